@@ -1,0 +1,1 @@
+"""Business logic over models: no HTTP, no Lambda events, no boto3."""

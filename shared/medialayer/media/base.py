@@ -1,0 +1,75 @@
+"""The one small interface every media kind implements.
+
+An engine turns bytes into a decoded form, a decoded form into a fingerprint, and two fingerprints
+into a ``Comparison``. The match endpoint, workers and search are written once against this
+interface; a new medium adds a folder under ``medialayer/media`` and one line in ``registry.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from medialayer.models.common import MediaType
+from medialayer.models.match import Confidence, Segment
+
+DecodedT = TypeVar("DecodedT")
+FingerprintT = TypeVar("FingerprintT")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How alike two fingerprints are: a calibrated similarity plus aligned segments."""
+
+    similarity: float
+    segments: list[Segment] = field(default_factory=list)
+    # Engine-specific evidence (distances, which orientation matched...), for logs and benchmarks.
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class MediaEngine(ABC, Generic[DecodedT, FingerprintT]):
+    """Decode, fingerprint and compare one kind of media."""
+
+    media_type: ClassVar[MediaType]
+    # The operating point of the calibrated similarity: ``match`` is ``similarity >= threshold``.
+    default_threshold: ClassVar[float]
+
+    @abstractmethod
+    def decode(self, data: bytes) -> DecodedT:
+        """Bytes to the engine's decoded form; raises ``MediaLayerError`` (unsupported_media,
+        file_too_large, duration_too_long) for input it will not process."""
+
+    @abstractmethod
+    def fingerprint(self, decoded: DecodedT) -> FingerprintT:
+        """The decoded form to a compact, deterministic fingerprint."""
+
+    @abstractmethod
+    def compare(self, source: FingerprintT, target: FingerprintT) -> Comparison:
+        """Two fingerprints to a calibrated ``Comparison``."""
+
+    @abstractmethod
+    def to_bytes(self, fingerprint: FingerprintT) -> bytes:
+        """Serialise a fingerprint for storage."""
+
+    @abstractmethod
+    def from_bytes(self, blob: bytes) -> FingerprintT:
+        """The inverse of ``to_bytes``."""
+
+    def fingerprint_bytes(self, data: bytes) -> FingerprintT:
+        return self.fingerprint(self.decode(data))
+
+    def confidence(self, similarity: float) -> Confidence:
+        """Map a calibrated similarity to the envelope's label.
+
+        ``medium`` starts at the operating point, ``high`` halfway from it to 1.0, and ``low``
+        covers the 0.15 below the operating point (worth a human look, not a decision).
+        """
+        t = self.default_threshold
+        if similarity >= t + (1.0 - t) / 2:
+            return "high"
+        if similarity >= t:
+            return "medium"
+        if similarity >= t - 0.15:
+            return "low"
+        return "none"
