@@ -29,6 +29,6 @@ async def match(media_type: MediaType, request: Request,
     return await run_in_threadpool(match_pair, media_type, source, target, principal)
 
 
-router.include_router(health_router)
-app = create_app([router])
+routers = [router, health_router]
+app = create_app(routers)
 handler = http_handler(app)

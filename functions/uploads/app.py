@@ -25,5 +25,6 @@ async def read_upload(upload_id: str, principal: Principal = Depends(current_pri
     return await run_in_threadpool(get_upload, principal, upload_id)
 
 
-app = create_app([router])
+routers = [router]
+app = create_app(routers)
 handler = http_handler(app)

@@ -11,9 +11,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
+from medialayer.dal.idempotency import idempotency_layer
 from medialayer.logic.uploads import record_upload_event
 from medialayer.observability import logger, metrics, tracer
-from medialayer.dal.idempotency import idempotency_layer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 idempotency = IdempotencyConfig(event_key_jmespath="[key, sequencer]", expires_after_seconds=24 * 3600)

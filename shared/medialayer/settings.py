@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 MB = 1_000_000
 

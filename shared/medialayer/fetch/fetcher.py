@@ -212,6 +212,7 @@ class _Hop:
         conn.putheader("Connection", "close")
         conn.endheaders()
         response = self.response = conn.getresponse()
+        self._remaining()  # headers cut short by the watchdog can still parse; they do not count
         if response.status in REDIRECT_STATUSES and response.getheader("Location"):
             return response.getheader("Location", "").strip()
         if not 200 <= response.status < 300:

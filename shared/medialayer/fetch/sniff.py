@@ -138,7 +138,21 @@ def _iso_bmff(head: bytes) -> DetectedFormat | None:
         return _video("3gp")
     if not brands & {b"isom", b"iso2", b"mp41", b"mp42"} and brands & (_AVIF_BRANDS | _HEIF_BRANDS):
         return _image("avif" if brands & _AVIF_BRANDS else "heic")
-    return _video("mp4")  # isom, mp41, mp42, avc1, dash, M4V and the many vendor brands
+    # isom, mp41, mp42, avc1, dash, M4V and the many vendor brands: video, unless the movie header is
+    # in view and its tracks' handlers ("hdlr" boxes) name sound and no video, as in an .m4a
+    # written with a generic brand.
+    handlers = {head[i + 12 : i + 16] for i in _find_all(head, b"hdlr")}
+    if b"soun" in handlers and b"vide" not in handlers:
+        return _audio("m4a")
+    return _video("mp4")
+
+
+def _find_all(data: bytes, needle: bytes) -> list[int]:
+    found, at = [], data.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = data.find(needle, at + 1)
+    return found
 
 
 def _matroska(head: bytes) -> DetectedFormat | None:

@@ -76,7 +76,8 @@ class LocalRuntime:
         get_settings.cache_clear()
 
         specs = self.stack.functions()
-        self.app = create_app([load_module(s).router for s in specs if s.http_routes], title="MediaLayer (local)")
+        routers = [r for spec in specs if spec.http_routes for r in load_module(spec).routers]
+        self.app = create_app(routers, title="MediaLayer (local)")
         self.app.state.health_checks.append(self._workers_ready)
         for spec in specs:
             for queue_id, batch_size in spec.sqs_sources:
