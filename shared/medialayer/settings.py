@@ -15,7 +15,7 @@ MB = 1_000_000
 class Settings(BaseSettings):
     """Every knob of the service. Names match the environment variables the SAM template sets."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", populate_by_name=True)
 
     # AWS resources (the template passes these to every function; the local runtime derives the
     # same values from the template, see medialayer.local.template).

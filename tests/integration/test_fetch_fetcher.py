@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.fetcher import FetchedMedia, fetch_url
 from medialayer.settings import Settings
@@ -251,9 +252,7 @@ class TestDownload:
 
     def test_next_checked_address_after_a_refused_connection(self, server: Server) -> None:
         resolve, _ = fixed_resolver(["127.0.0.2", "127.0.0.1"])  # nothing listens on 127.0.0.2
-        got = fetch_url(
-            f"http://media.test:{server.port}/small", max_bytes=CAP, settings=settings(), resolver=resolve
-        )
+        got = fetch_url(f"http://media.test:{server.port}/small", max_bytes=CAP, settings=settings(), resolver=resolve)
         assert got.data == SMALL
 
 
@@ -261,9 +260,7 @@ class TestRefusedAddresses:
     def test_loopback_without_allow_list(self, server: Server) -> None:
         error = fails(
             "invalid_url",
-            lambda: fetch_url(
-                f"{server.base}/small", max_bytes=CAP, settings=settings(""), field="source_url"
-            ),
+            lambda: fetch_url(f"{server.base}/small", max_bytes=CAP, settings=settings(""), field="source_url"),
         )
         assert error.message.startswith("source_url: 127.0.0.1 may not be fetched (loopback address)")
         assert server.seen == []
@@ -317,9 +314,7 @@ class TestDnsRebinding:
         # A rebinding name: allowed on the first answer, internal on every later one. Were the name
         # resolved again to connect, the request would go to 10.0.0.1 and fail.
         resolve, calls = fixed_resolver(["127.0.0.1"], ["10.0.0.1"])
-        got = fetch_url(
-            f"http://rebind.test:{server.port}/small", max_bytes=CAP, settings=settings(), resolver=resolve
-        )
+        got = fetch_url(f"http://rebind.test:{server.port}/small", max_bytes=CAP, settings=settings(), resolver=resolve)
         assert got.data == SMALL
         assert calls == ["rebind.test"]
         assert server.seen[0].headers["Host"] == f"rebind.test:{server.port}"
@@ -327,9 +322,7 @@ class TestDnsRebinding:
     def test_every_redirect_hop_resolves_and_checks_again(self, server: Server) -> None:
         resolve, calls = fixed_resolver(["127.0.0.1"], ["10.0.0.1"])
         url = f"http://rebind.test:{server.port}/redirect/1"
-        error = fails(
-            "invalid_url", lambda: fetch_url(url, max_bytes=CAP, settings=settings(), resolver=resolve)
-        )
+        error = fails("invalid_url", lambda: fetch_url(url, max_bytes=CAP, settings=settings(), resolver=resolve))
         assert "rebind.test resolves to 10.0.0.1" in error.message
         assert calls == ["rebind.test", "rebind.test"]
         assert server.paths() == ["/redirect/1"]
@@ -345,9 +338,7 @@ class TestSizeCap:
     def test_one_byte_over_the_cap(self, server: Server, mode: str) -> None:
         error = fails(
             "file_too_large",
-            lambda: fetch_url(
-                f"{server.base}/sized/{CAP + 1}?mode={mode}", max_bytes=CAP, settings=settings()
-            ),
+            lambda: fetch_url(f"{server.base}/sized/{CAP + 1}?mode={mode}", max_bytes=CAP, settings=settings()),
         )
         assert error.status == 413
 
@@ -364,9 +355,7 @@ class TestSizeCap:
         # The server never stops sending: only stopping at the cap ends this (else: a timeout).
         error = fails(
             "file_too_large",
-            lambda: fetch_url(
-                f"{server.base}/endless?mode={mode}", max_bytes=15_000_000, settings=settings(total=5)
-            ),
+            lambda: fetch_url(f"{server.base}/endless?mode={mode}", max_bytes=15_000_000, settings=settings(total=5)),
         )
         assert error.message == "url: the file is larger than the 15 MB limit"
 
@@ -398,9 +387,7 @@ class TestRedirects:
         assert (got.data, got.final_url) == (SMALL, f"http://localhost:{server.port}/small")
 
     def test_scheme_relative_location(self, server: Server) -> None:
-        got = fetch_url(
-            f"{server.base}/to?u=//127.0.0.1:{server.port}/small", max_bytes=CAP, settings=settings()
-        )
+        got = fetch_url(f"{server.base}/to?u=//127.0.0.1:{server.port}/small", max_bytes=CAP, settings=settings())
         assert got.data == SMALL
 
     def test_redirect_without_location_is_a_failure(self, server: Server) -> None:
@@ -457,9 +444,7 @@ class TestFailures:
         def unknown(host: str) -> list[str]:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-        error = fails(
-            "fetch_failed", lambda: fetch_url("https://nowhere.test/a.jpg", max_bytes=CAP, resolver=unknown)
-        )
+        error = fails("fetch_failed", lambda: fetch_url("https://nowhere.test/a.jpg", max_bytes=CAP, resolver=unknown))
         assert error.message == "url: could not resolve host nowhere.test"
 
     def test_connection_refused(self) -> None:
@@ -472,15 +457,11 @@ class TestFailures:
         assert "refused the connection" in error.message
 
     def test_truncated_body(self, server: Server) -> None:
-        error = fails(
-            "fetch_failed", lambda: fetch_url(f"{server.base}/truncated", max_bytes=CAP, settings=settings())
-        )
+        error = fails("fetch_failed", lambda: fetch_url(f"{server.base}/truncated", max_bytes=CAP, settings=settings()))
         assert "before the body was complete" in error.message
 
     def test_encoded_body_is_refused(self, server: Server) -> None:
-        error = fails(
-            "fetch_failed", lambda: fetch_url(f"{server.base}/gzip", max_bytes=CAP, settings=settings())
-        )
+        error = fails("fetch_failed", lambda: fetch_url(f"{server.base}/gzip", max_bytes=CAP, settings=settings()))
         assert "gzip-encoded" in error.message
 
     def test_tls_to_a_plain_http_server(self, server: Server) -> None:
@@ -514,9 +495,7 @@ def self_signed(tmp: Path, name: str) -> tuple[Path, Path, bytes]:
     cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
     cert_path.write_bytes(pem)
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path, pem
 
@@ -550,9 +529,7 @@ class TestTls:
         url = f"https://other.test:{running.record.port}/small"
         error = fails(
             "fetch_failed",
-            lambda: fetch_url(
-                url, max_bytes=CAP, settings=settings(), resolver=resolve, ssl_context=client_context
-            ),
+            lambda: fetch_url(url, max_bytes=CAP, settings=settings(), resolver=resolve, ssl_context=client_context),
         )
         assert "TLS certificate of other.test could not be verified" in error.message
         assert running.record.seen == []
@@ -561,9 +538,7 @@ class TestTls:
         running, _ = tls_server
         resolve, _ = fixed_resolver(["127.0.0.1"])
         url = f"https://media.test:{running.record.port}/small"
-        error = fails(
-            "fetch_failed", lambda: fetch_url(url, max_bytes=CAP, settings=settings(), resolver=resolve)
-        )
+        error = fails("fetch_failed", lambda: fetch_url(url, max_bytes=CAP, settings=settings(), resolver=resolve))
         assert "could not be verified" in error.message
 
 
@@ -572,8 +547,6 @@ def test_ipaddress_objects_from_a_resolver_work(server: Server) -> None:
         return [ipaddress.IPv4Address("127.0.0.1")]
 
     assert (
-        fetch_url(
-            f"http://obj.test:{server.port}/small", max_bytes=CAP, settings=settings(), resolver=resolve
-        ).data
+        fetch_url(f"http://obj.test:{server.port}/small", max_bytes=CAP, settings=settings(), resolver=resolve).data
         == SMALL
     )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.addresses import check_address, parse_ip_host, refusal_reason
 from medialayer.fetch.urls import validate_url
@@ -214,3 +218,27 @@ class TestAllowList:
         check_address(ipaddress.ip_address("127.0.0.1"), networks)
         with pytest.raises(MediaLayerError):
             check_address("10.0.0.1", networks)
+
+
+def spell(value: int, parts: int, styles: list[str]) -> str:
+    """``value`` as an IPv4 host of ``parts`` parts, each in decimal, octal or hex."""
+    numbers = [(value >> (8 * (3 - i))) & 0xFF for i in range(parts - 1)]
+    numbers.append(value & ((1 << (8 * (5 - parts))) - 1))
+    render = {"dec": str, "oct": lambda n: f"0{n:o}", "hex": lambda n: f"0x{n:x}"}
+    return ".".join(render[style](n) for n, style in zip(numbers, styles, strict=False))
+
+
+@given(
+    value=st.integers(0, 2**32 - 1),
+    parts=st.integers(1, 4),
+    styles=st.lists(st.sampled_from(["dec", "oct", "hex"]), min_size=4, max_size=4),
+)
+def test_ipv4_spellings_agree_with_inet_aton(value: int, parts: int, styles: list[str]) -> None:
+    host = spell(value, parts, styles)
+    assert parse_ip_host(host) == ipaddress.IPv4Address(socket.inet_aton(host)) == ipaddress.IPv4Address(value)
+    expected = refusal_reason(ipaddress.IPv4Address(value))
+    if expected is None:
+        validate_url(f"http://{host}/", settings=settings())
+    else:
+        with pytest.raises(MediaLayerError):
+            validate_url(f"http://{host}/", settings=settings())

@@ -9,9 +9,10 @@ from collections.abc import Callable
 import av
 import numpy as np
 import pytest
+from PIL import Image
+
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.sniff import SNIFF_BYTES, DetectedFormat, detect_format, ensure_media_type
-from PIL import Image
 
 
 def image_file(fmt: str) -> bytes:
@@ -24,9 +25,7 @@ def image_file(fmt: str) -> bytes:
     return out.getvalue()
 
 
-def audio_file(
-    container: str, codec: str, *, rate: int = 48000, options: dict[str, str] | None = None
-) -> bytes:
+def audio_file(container: str, codec: str, *, rate: int = 48000, options: dict[str, str] | None = None) -> bytes:
     out = io.BytesIO()
     with av.open(out, "w", format=container) as muxer:
         stream = muxer.add_stream(codec, rate=rate, layout="stereo")
@@ -99,9 +98,7 @@ REAL_FILES: list[tuple[str, Callable[[], bytes], str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("make", "media_type", "fmt"), [c[1:] for c in REAL_FILES], ids=[c[0] for c in REAL_FILES]
-)
+@pytest.mark.parametrize(("make", "media_type", "fmt"), [c[1:] for c in REAL_FILES], ids=[c[0] for c in REAL_FILES])
 def test_real_files(make: Callable[[], bytes], media_type: str, fmt: str) -> None:
     data = make()
     assert detect_format(data[:SNIFF_BYTES]) == DetectedFormat(media_type, fmt)  # type: ignore[arg-type]
@@ -208,9 +205,7 @@ class TestEnsureMediaType:
             (lambda: b"<html>404</html>", "image", "target_url: not a recognised image file"),
         ],
     )
-    def test_wrong_medium_is_unsupported(
-        self, make: Callable[[], bytes], expected: str, message: str
-    ) -> None:
+    def test_wrong_medium_is_unsupported(self, make: Callable[[], bytes], expected: str, message: str) -> None:
         with pytest.raises(MediaLayerError) as caught:
             ensure_media_type(make(), expected, "target_url")
         assert (caught.value.code, caught.value.status, caught.value.message) == (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.urls import parse_url
 
@@ -34,9 +35,7 @@ def test_only_http_and_https(url: str) -> None:
     assert "only http and https" in invalid(url, field="source_url")
 
 
-@pytest.mark.parametrize(
-    "url", ["http://", "http:///a.jpg", "https:/a.jpg", "http://:80/", "http:example.com"]
-)
+@pytest.mark.parametrize("url", ["http://", "http:///a.jpg", "https:/a.jpg", "http://:80/", "http:example.com"])
 def test_missing_host(url: str) -> None:
     assert "no host" in invalid(url, field="target_url")
 

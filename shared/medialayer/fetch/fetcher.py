@@ -10,13 +10,14 @@ followed by hand so that every hop goes through the same checks.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from ipaddress import ip_address
 from urllib.parse import urljoin
@@ -38,7 +39,7 @@ Resolver = Callable[[str], Sequence[IPAddress | str]]
 class FetchedMedia:
     """A downloaded body and what the server said about it."""
 
-    data: bytes = field(repr=False)
+    data: bytes = dataclasses.field(repr=False)
     content_type: str | None  # media type from the header, lower-case, without parameters
     final_url: str  # after redirects
 
@@ -198,8 +199,9 @@ class _Hop:
             self.phase = "negotiating TLS with"
             sock.settimeout(min(self.settings.fetch_connect_timeout_s, self._remaining()))
             # Certificate and SNI use the host name although the socket already points at the IP.
-            sock = self.context.wrap_socket(sock, server_hostname=target.host)
-            self.sock = sock
+            sock = self.context.wrap_socket(sock, server_hostname=target.host, do_handshake_on_connect=False)
+            self.sock = sock  # before the handshake, so the watchdog can cut a dripping one
+            sock.do_handshake()
         self.phase = "waiting for a response from"
         sock.settimeout(self._remaining())
         conn = http.client.HTTPConnection(target.host, target.port)
@@ -216,14 +218,10 @@ class _Hop:
         if response.status in REDIRECT_STATUSES and response.getheader("Location"):
             return response.getheader("Location", "").strip()
         if not 200 <= response.status < 300:
-            raise MediaLayerError(
-                "fetch_failed", f"{self.label}: {target.host} answered HTTP {_status(response)}"
-            )
+            raise MediaLayerError("fetch_failed", f"{self.label}: {target.host} answered HTTP {_status(response)}")
         encoding = (response.getheader("Content-Encoding") or "identity").strip().lower()
         if encoding != "identity":
-            raise MediaLayerError(
-                "fetch_failed", f"{self.label}: {target.host} sent a {encoding[:40]}-encoded body"
-            )
+            raise MediaLayerError("fetch_failed", f"{self.label}: {target.host} sent a {encoding[:40]}-encoded body")
         if response.length is not None and response.length > self.max_bytes:
             raise _too_large(self.label, self.max_bytes)
         content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()

@@ -46,9 +46,7 @@ def ensure_media_type(data: bytes, expected: MediaType | str, field: str = "file
     if expected is MediaType.audio and detected.media_type is MediaType.video:
         return detected
     got = f"{detected.format} ({detected.media_type.value})"
-    raise MediaLayerError(
-        "unsupported_media", f"{field}: expected {article} {expected.value} file, got {got}"
-    )
+    raise MediaLayerError("unsupported_media", f"{field}: expected {article} {expected.value} file, got {got}")
 
 
 def _image(fmt: str) -> DetectedFormat:
