@@ -92,9 +92,16 @@ class SqsPoller:
             "receiptHandle": message["ReceiptHandle"],
             "body": message["Body"],
             "attributes": message.get("Attributes", {}),
-            "messageAttributes": message.get("MessageAttributes", {}),
+            "messageAttributes": {name: _lambda_attribute(value)
+                                  for name, value in message.get("MessageAttributes", {}).items()},
             "md5OfBody": message.get("MD5OfBody", ""),
             "eventSource": "aws:sqs",
             "eventSourceARN": self.queue_arn,
             "awsRegion": self.region,
         }
+
+
+def _lambda_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """SQS API attribute shape (``StringValue``) to Lambda event shape (``stringValue``)."""
+    return {"stringValue": value.get("StringValue"), "binaryValue": value.get("BinaryValue"),
+            "stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
