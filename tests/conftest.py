@@ -19,6 +19,8 @@ from PIL import Image
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ["MEDIALAYER_ALLOW_PRIVATE_NETWORKS"] = "127.0.0.0/8"
+# Test plans: a roomy default, and small ones the quota tests switch organisations to.
+os.environ["MEDIALAYER_PLANS"] = str(Path(__file__).with_name("plans.json"))
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("MEDIALAYER_STACK_NAME", None)
 

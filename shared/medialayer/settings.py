@@ -42,6 +42,12 @@ class Settings(BaseSettings):
         list[ipaddress.IPv4Network | ipaddress.IPv6Network], NoDecode
     ] = Field(default_factory=list, alias="MEDIALAYER_ALLOW_PRIVATE_NETWORKS")
 
+    # Tenancy: plans file (None = the built-in plans.json), alerts topic, auth cache.
+    plans_path: str | None = Field(None, alias="MEDIALAYER_PLANS")
+    alerts_topic_arn: str | None = Field(None, alias="MEDIALAYER_ALERTS_TOPIC_ARN")
+    # How long a resolved key or token is trusted in-process: a revoked key stops working after this.
+    auth_cache_ttl_s: float = Field(5.0, alias="MEDIALAYER_AUTH_CACHE_TTL")
+
     # Presigned uploads.
     upload_url_ttl_s: int = 3600
 

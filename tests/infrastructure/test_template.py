@@ -20,7 +20,8 @@ ROOT = TEMPLATE_PATH.parents[1]
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    # The project's pinned tools first (the venv, then the SAM venv on PATH), not whatever else is installed.
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
     if found is None:
         if os.environ.get("CI"):
             pytest.fail(f"{name} is not installed (make test installs it)")

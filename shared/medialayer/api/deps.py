@@ -1,14 +1,53 @@
-"""FastAPI dependencies: who is calling."""
+"""FastAPI dependencies: who is calling, resolved by the same code locally and behind the authorizer."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from medialayer.logic.auth import authenticate, extract_api_key
-from medialayer.models.tenancy import Principal
+from medialayer.errors import MediaLayerError
+from medialayer.logic.auth import authenticate, authenticate_user, extract_credential
+from medialayer.logic.quotas import enforce_rate
+from medialayer.models.tenancy import Principal, UserPrincipal
+
+
+def _authorizer_context(request: Request) -> dict[str, Any] | None:
+    """The Lambda authorizer's context when deployed behind API Gateway (Mangum keeps the event)."""
+    event = request.scope.get("aws.event") or {}
+    context = event.get("requestContext", {}).get("authorizer", {}).get("lambda")
+    if context and "error_code" in context:
+        raise MediaLayerError(context["error_code"], context["error_message"])
+    return context
+
+
+def _principal(request: Request) -> Principal:
+    context = _authorizer_context(request)
+    if context and "principal" in context:
+        principal = Principal.model_validate_json(context["principal"])
+    elif context and "user" in context:
+        raise MediaLayerError("unauthorized", "this endpoint takes a project API key, not a user token")
+    else:
+        principal = authenticate(extract_credential(dict(request.headers)))
+    enforce_rate(principal)
+    return principal
+
+
+def _user(request: Request) -> UserPrincipal:
+    context = _authorizer_context(request)
+    if context and "user" in context:
+        return UserPrincipal.model_validate_json(context["user"])
+    if context and "principal" in context:
+        raise MediaLayerError("unauthorized", "the management API takes a user token, not a project API key")
+    return authenticate_user(extract_credential(dict(request.headers)))
 
 
 async def current_principal(request: Request) -> Principal:
-    """The project and scopes of the API key on the request (401 without a valid one)."""
-    return await run_in_threadpool(authenticate, extract_api_key(dict(request.headers)))
+    """The project, plan and scopes of the API key on the request, within its rate (401, 429)."""
+    return await run_in_threadpool(_principal, request)
+
+
+async def current_user(request: Request) -> UserPrincipal:
+    """The user and role behind the user token on the request (401)."""
+    return await run_in_threadpool(_user, request)

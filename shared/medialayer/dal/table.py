@@ -41,6 +41,18 @@ def upload_key(project_id: str, upload_id: str) -> dict[str, str]:
     return {"pk": f"PROJECT#{project_id}", "sk": f"UPLOAD#{upload_id}"}
 
 
+def usage_key(project_id: str, period: str) -> dict[str, str]:
+    return {"pk": f"PROJECT#{project_id}", "sk": f"USAGE#{period}"}
+
+
+def rate_key(key_id: str, second: int) -> dict[str, str]:
+    return {"pk": f"RATE#{key_id}", "sk": str(second)}
+
+
+def alert_key(project_id: str, period: str, quota: str, percent: int) -> dict[str, str]:
+    return {"pk": f"PROJECT#{project_id}", "sk": f"ALERT#{period}#{quota}#{percent:03d}"}
+
+
 def serialize(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
 
@@ -84,14 +96,46 @@ class Table:
             **extra,
         )
 
+    def increment(self, key: dict[str, str], counter: str, amount: int, *, limit: int | None,
+                  extra: dict[str, Any] | None = None) -> int | None:
+        """Atomically add ``amount`` to ``counter`` unless that would pass ``limit``.
+
+        Returns the new value, or None when the limit refused it: DynamoDB evaluates the
+        condition and the addition as one step, so parallel callers can never overrun a limit.
+        """
+        values: dict[str, Any] = {":n": _serializer.serialize(amount)}
+        condition = None
+        if limit is not None:
+            values[":max"] = _serializer.serialize(limit - amount)
+            condition = "attribute_not_exists(#c) OR #c <= :max"
+        update = "ADD #c :n"
+        names = {"#c": counter}
+        for i, (name, value) in enumerate((extra or {}).items()):
+            names[f"#e{i}"] = name
+            values[f":e{i}"] = _serializer.serialize(value)
+            update += f" SET #e{i} = :e{i}" if i == 0 else f", #e{i} = :e{i}"
+        kwargs: dict[str, Any] = {"ConditionExpression": condition} if condition else {}
+        try:
+            out = self._ddb.update_item(TableName=self.name, Key=serialize(key), UpdateExpression=update,
+                                        ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                                        ReturnValues="UPDATED_NEW", **kwargs)
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return None
+        return int(_deserializer.deserialize(out["Attributes"][counter]))
+
+    def query_prefix(self, pk: str, sk_prefix: str) -> list[dict[str, Any]]:
+        return self._query({"TableName": self.name, "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+                            "ExpressionAttributeValues": {":p": {"S": pk}, ":s": {"S": sk_prefix}}})
+
+    def delete(self, key: dict[str, str]) -> None:
+        self._ddb.delete_item(TableName=self.name, Key=serialize(key))
+
     def query_gsi1(self, gsi1pk: str) -> list[dict[str, Any]]:
+        return self._query({"TableName": self.name, "IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p",
+                            "ExpressionAttributeValues": {":p": {"S": gsi1pk}}})
+
+    def _query(self, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.name,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :p",
-            "ExpressionAttributeValues": {":p": {"S": gsi1pk}},
-        }
         while True:
             out = self._ddb.query(**kwargs)
             items.extend(deserialize(i) for i in out.get("Items", []))

@@ -14,6 +14,8 @@ from medialayer.local.template import Stack
 def provision(stack: Stack) -> None:
     """Create what the template declares, in dependency order; existing resources are kept."""
     _queues(stack)
+    for logical_id in stack.of_type("AWS::SNS::Topic"):
+        client("sns").create_topic(Name=stack.physical_name(logical_id))
     for logical_id in stack.of_type("AWS::SQS::QueuePolicy"):
         props = stack.resolve(stack.resources[logical_id]["Properties"])
         for url in props["Queues"]:

@@ -60,7 +60,7 @@ class FunctionSpec:
 
 
 _NAME_PROPERTY = {"AWS::DynamoDB::Table": "TableName", "AWS::S3::Bucket": "BucketName",
-                  "AWS::SQS::Queue": "QueueName"}
+                  "AWS::SQS::Queue": "QueueName", "AWS::SNS::Topic": "TopicName"}
 
 
 class Stack:
@@ -99,6 +99,8 @@ class Stack:
             return f"arn:aws:s3:::{name}"
         if kind == "AWS::DynamoDB::Table":
             return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{name}"
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{self.region}:{self.account}:{name}"
         raise KeyError(f"no local ARN for {kind}")
 
     def ref(self, name: str) -> str:
@@ -111,6 +113,9 @@ class Stack:
         if name in self.physical_refs:
             return self.physical_refs[name]
         if name in self.resources:
+            # CloudFormation's Ref of a topic is its ARN; of tables, buckets and queues, their name/URL.
+            if self.resources[name]["Type"] == "AWS::SNS::Topic":
+                return self.arn(name)
             return self.physical_name(name)
         raise KeyError(f"unresolvable Ref {name}")
 
@@ -126,9 +131,11 @@ class Stack:
                 return self.ref(arg)
             if fn == "Fn::GetAtt":
                 logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
-                if attr != "Arn":
-                    raise KeyError(f"unsupported GetAtt {logical}.{attr}")
-                return self.arn(logical)
+                if attr == "Arn":
+                    return self.arn(logical)
+                if attr in ("TopicName", "QueueName"):
+                    return self.physical_name(logical)
+                raise KeyError(f"unsupported GetAtt {logical}.{attr}")
             if fn == "Fn::Sub":
                 return self._sub(arg)
             if fn == "Fn::Join":

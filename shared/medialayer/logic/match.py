@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 
 from medialayer.logic.media_input import MediaInput, load_media
+from medialayer.logic.quotas import admit_search, charge_search_bytes
 from medialayer.media.registry import get_engine
 from medialayer.models.common import MediaType
 from medialayer.models.match import MatchResponse
@@ -18,8 +19,10 @@ _downloads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fetch")
 def match_pair(media_type: MediaType, source: MediaInput, target: MediaInput, principal: Principal
                ) -> MatchResponse:
     engine = get_engine(media_type)
+    admit_search(principal, media_type)
     pending = [_downloads.submit(load_media, side, media_type, principal) for side in (source, target)]
     source_bytes, target_bytes = (future.result() for future in pending)
+    charge_search_bytes(principal, len(source_bytes) + len(target_bytes))
     # processing_time_ms covers decode + fingerprint + compare, not the downloads (API.md).
     started = perf_counter()
     comparison = engine.compare(engine.fingerprint_bytes(source_bytes), engine.fingerprint_bytes(target_bytes))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -32,22 +33,37 @@ class ApiKey(BaseModel):
     revoked: bool = False
 
 
+Role = Literal["owner", "admin", "member"]
+
+
 class Principal(BaseModel):
-    """Who is calling: resolved from an API key on every request."""
+    """Who is calling the media API: resolved from an API key on every request."""
 
     key_id: str
     project_id: str
     org_id: str
+    plan: str
     scopes: frozenset[str] = Field(default_factory=frozenset)
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
 
+class UserPrincipal(BaseModel):
+    """Who is calling the management API: resolved from a user token."""
+
+    user_id: str
+    org_id: str
+    email: str
+    role: Role
+    plan: str
+
+
 class Organisation(BaseModel):
     org_id: str
     name: str
     created_at: datetime
+    plan: str | None = None  # None: the catalogue's default plan
 
 
 class Project(BaseModel):
@@ -61,5 +77,5 @@ class User(BaseModel):
     user_id: str
     org_id: str
     email: str
-    role: str
+    role: Role
     created_at: datetime
