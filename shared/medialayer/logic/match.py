@@ -19,6 +19,8 @@ _downloads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fetch")
 def match_pair(media_type: MediaType, source: MediaInput, target: MediaInput, principal: Principal
                ) -> MatchResponse:
     engine = get_engine(media_type)
+    for side in (source, target):  # malformed or refused URLs are not charged as queries
+        side.validate()
     admit_search(principal, media_type)
     pending = [_downloads.submit(load_media, side, media_type, principal) for side in (source, target)]
     source_bytes, target_bytes = (future.result() for future in pending)

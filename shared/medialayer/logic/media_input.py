@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.fetcher import fetch_url
 from medialayer.fetch.sniff import ensure_media_type
+from medialayer.fetch.urls import validate_url
 from medialayer.logic.uploads import UPLOAD_SCHEME, read_upload
 from medialayer.models.common import MediaType
 from medialayer.models.tenancy import Principal
@@ -20,6 +21,11 @@ class MediaInput:
     field: str
     reference: str | None = None
     data: bytes | None = None
+
+    def validate(self) -> None:
+        """Refuse a malformed or private URL before any work is done (no network access)."""
+        if self.reference is not None and not self.reference.startswith(UPLOAD_SCHEME):
+            validate_url(self.reference, field=self.field)
 
 
 def load_media(item: MediaInput, media_type: MediaType, principal: Principal) -> bytes:

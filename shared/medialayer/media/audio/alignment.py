@@ -1,0 +1,247 @@
+"""Hash matches to aligned segments: shifted lookups, offset voting, then peeling consistent runs.
+
+``source`` pairs are re-hashed under a small grid of pitch shifts and time scales and joined with
+the ``target``'s sorted hashes; each lookup votes on the offset ``t_target - scale * t_source``.
+The winning (shift, scale) line is refined by least squares, and matches are peeled off one offset
+line at a time, so repeated or re-ordered content yields one segment per occurrence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from medialayer.media.audio.fingerprint import AudioFingerprint
+from medialayer.media.audio.landmarks import Landmarks, build_index, build_landmarks, hash_landmarks, join
+from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, FRAME_SECONDS, HOP, N_FFT
+from medialayer.media.audio.verification import peak_overlap_z
+
+# Pitch shifts tried (bands; 0.5 band = 1.45 %): +-2 bands covers +-5.9 % (docs/benchmarks.md, pitch rows).
+BAND_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0, -1.5, 1.5, -2.0, 2.0)
+# Time scales used to stretch the pair gaps for lookups, and the finer scales each lookup votes
+# with (a 10 s clip drifts 0.5 frame per 0.16 % of scale error).
+LOOKUP_SCALES = (1.0, 0.95, 0.975, 1.025, 1.05)
+VOTE_SUBSCALES = (-0.01, -0.005, 0.0, 0.005, 0.01)
+# A lookup whose best offset already holds this many votes ends the search (fast path for plain copies).
+CONFIDENT_VOTES = 60
+# Above this many source landmarks the grid search samples them (compare time of long pairs,
+# docs/benchmarks.md: "Pair of 3-minute tracks").
+GRID_MAX_LANDMARKS = 30000
+# Inliers lie within this many frames of the offset line (~50 ms).
+INLIER_FRAMES = 1.5
+# A run continues across gaps in matches up to this long (frames; ~4 s of masking or silence).
+MAX_GAP_FRAMES = 125
+# Up to this many offset lines are peeled; each must hold MIN_LINE_VOTES votes.
+MAX_LINES = 16
+MIN_LINE_VOTES = 6
+# The best lines of this many lookups are verified peak by peak (verification.py); a line with too
+# few votes to trace runs still counts as one run over the overlap when its z-score reaches MIN_RUN_Z.
+VERIFY_CANDIDATES = 4
+MIN_RUN_Z = 5.0
+# A frame's analysis window reaches this many frames past its start: where a run's audio ends.
+WINDOW_FRAMES = N_FFT / HOP
+# Least-squares refinement of the time scale needs this span of source time (frames; ~4 s).
+MIN_FIT_SPAN_FRAMES = 125
+
+
+@dataclass(frozen=True)
+class AlignedRun:
+    source_start: float
+    source_end: float
+    target_start: float
+    target_end: float
+    votes: int
+
+
+@dataclass
+class Alignment:
+    votes: int = 0  # votes of the best offset line
+    chance_votes: float = 0.0  # expected votes of the best line between unrelated audio
+    overlap_z: float = 0.0  # peak-by-peak evidence of the best line (verification.py)
+    band_shift: float = 0.0  # target bands - source bands
+    time_scale: float = 1.0  # d t_target / d t_source
+    offset_s: float = 0.0  # target time of source time 0
+    lookups: int = 0
+    runs: list[AlignedRun] = field(default_factory=list)
+
+    @property
+    def pitch_ratio(self) -> float:
+        """Source pitch over target pitch (1.05: the source sounds 5 % higher)."""
+        return float(2.0 ** (-self.band_shift / BANDS_PER_OCTAVE))
+
+
+@dataclass(frozen=True)
+class _Matches:
+    tq: np.ndarray  # source anchor frames
+    tt: np.ndarray  # target anchor frames
+    dq: np.ndarray  # source pair gaps (frames)
+    fq: np.ndarray  # source anchor bands
+    ft: np.ndarray  # target anchor bands
+
+
+def _best_offset(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[int, float]:
+    """Votes of the best 3-frame offset window and its centre (frames) for the line of slope ``scale``."""
+    off = np.rint(tt - scale * tq).astype(np.int64)
+    lo = int(off.min())
+    # One vote per (offset, source anchor frame): the triplets of one coinciding chord would
+    # otherwise outvote a sparse but genuine alignment (docs/benchmarks.md: false matches).
+    key = np.unique((off - lo) * (1 << 24) + tq.astype(np.int64))
+    counts = np.bincount(key >> 24)
+    if len(counts) >= 3:
+        counts = np.convolve(counts, np.ones(3, dtype=np.int64), mode="same")
+    best = int(np.argmax(counts))
+    return int(counts[best]), float(best + lo)
+
+
+def _lookup(source: AudioFingerprint, target: AudioFingerprint, shift: float, scale: float,
+            stride: int = 1) -> _Matches:
+    lm = build_landmarks(source)
+    if stride > 1:
+        lm = Landmarks(*(getattr(lm, f.name)[::stride] for f in fields(lm)))
+    index = build_index(target)
+    q, ti = join(hash_landmarks(lm, shift, scale), index)
+    return _Matches(
+        tq=lm.t1[q].astype(np.float64), tt=index.t1[ti].astype(np.float64), dq=lm.dt3[q].astype(np.float64),
+        fq=lm.f1[q], ft=index.f1[ti],
+    )
+
+
+def _merge(parts: list[_Matches]) -> _Matches:
+    tq = np.concatenate([p.tq for p in parts])
+    tt = np.concatenate([p.tt for p in parts])
+    dq = np.concatenate([p.dq for p in parts])
+    fq = np.concatenate([p.fq for p in parts])
+    ft = np.concatenate([p.ft for p in parts])
+    # The same landmark found by two neighbouring shifts counts once.
+    _, keep = np.unique(np.stack([tq, tt, dq, fq.astype(np.float64), ft.astype(np.float64)]), axis=1,
+                        return_index=True)
+    keep.sort()
+    return _Matches(tq=tq[keep], tt=tt[keep], dq=dq[keep], fq=fq[keep], ft=ft[keep])
+
+
+def _fit_line(tq: np.ndarray, tt: np.ndarray, scale: float, offset: float) -> tuple[float, float]:
+    """Least-squares slope and intercept when the inliers span enough time; else keep the slope."""
+    if len(tq) >= 8 and float(np.ptp(tq)) >= MIN_FIT_SPAN_FRAMES:
+        slope, intercept = np.polyfit(tq, tt, 1)
+        if abs(slope - scale) < 0.02:
+            return float(slope), float(intercept)
+    return scale, float(np.mean(tt - scale * tq)) if len(tq) else offset
+
+
+def _peel_runs(m: _Matches, scale: float, source_end: float) -> tuple[list[AlignedRun], float, float]:
+    """Peel offset lines off the matches, strongest first; split each into runs at long gaps."""
+    runs: list[AlignedRun] = []
+    alive = np.ones(len(m.tq), dtype=bool)
+    first_line: tuple[float, float] | None = None
+    for _ in range(MAX_LINES):
+        idx = np.nonzero(alive)[0]
+        if len(idx) < MIN_LINE_VOTES:
+            break
+        votes, centre = _best_offset(m.tq[idx], m.tt[idx], scale)
+        if votes < MIN_LINE_VOTES:
+            break
+        near = idx[np.abs(m.tt[idx] - scale * m.tq[idx] - centre) <= INLIER_FRAMES + 1.0]
+        slope, intercept = _fit_line(m.tq[near], m.tt[near], scale, centre)
+        inl = idx[np.abs(m.tt[idx] - slope * m.tq[idx] - intercept) <= INLIER_FRAMES]
+        if len(inl) == 0:
+            alive[near] = False
+            continue
+        slope, intercept = _fit_line(m.tq[inl], m.tt[inl], slope, intercept)
+        alive[inl] = False
+        if first_line is None:
+            first_line = (slope, intercept)
+        order = inl[np.argsort(m.tq[inl], kind="stable")]
+        cuts = np.nonzero(np.diff(m.tq[order]) > MAX_GAP_FRAMES)[0] + 1
+        for run in np.split(order, cuts):
+            votes = len(np.unique(m.tq[run]))  # distinct source anchor frames, as in _best_offset
+            if votes < MIN_LINE_VOTES:
+                continue
+            s0 = float(m.tq[run].min())
+            s1 = min(float((m.tq[run] + m.dq[run]).max()) + WINDOW_FRAMES, source_end)
+            runs.append(AlignedRun(
+                source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
+                target_start=(slope * s0 + intercept) * FRAME_SECONDS,
+                target_end=(slope * s1 + intercept) * FRAME_SECONDS, votes=votes,
+            ))
+    slope, intercept = first_line if first_line else (scale, 0.0)
+    return runs, slope, intercept
+
+
+def _overlap_run(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept: float,
+                 votes: int) -> AlignedRun:
+    """The part of the source that the line ``t_target = slope * t_source + intercept`` maps into the target."""
+    s_first, s_last = float(source.frames[0]), float(source.frames[-1]) + WINDOW_FRAMES
+    t_last = float(target.frames[-1]) + WINDOW_FRAMES
+    s0 = max(s_first, -intercept / slope)
+    s1 = min(s_last, (t_last - intercept) / slope)
+    return AlignedRun(
+        source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
+        target_start=(slope * s0 + intercept) * FRAME_SECONDS, target_end=(slope * s1 + intercept) * FRAME_SECONDS,
+        votes=votes,
+    )
+
+
+def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
+    """Find how ``source`` sits inside ``target``: best pitch shift, time scale, offsets and runs."""
+    result = Alignment()
+    index = build_index(target)
+    if len(index.keys) == 0 or len(build_landmarks(source).t1) == 0:
+        return result
+    # Per lookup, its best (votes, shift, lookup scale, vote scale, offset centre).
+    candidates: list[tuple[int, float, float, float, float]] = []
+    total_matches = 0
+    found: dict[tuple[float, float], _Matches] = {}
+    # Long sources search the grid with every stride-th landmark; the winner is then looked up in full.
+    stride = max(1, -(-len(build_landmarks(source).t1) // GRID_MAX_LANDMARKS))
+    for scale in LOOKUP_SCALES:
+        for shift in BAND_SHIFTS:
+            m = _lookup(source, target, shift, scale, stride)
+            found[(shift, scale)] = m
+            result.lookups += 1
+            total_matches += len(m.tq)
+            if len(m.tq) == 0:
+                continue
+            top = max((*_best_offset(m.tq, m.tt, scale + sub), scale + sub) for sub in VOTE_SUBSCALES)
+            candidates.append((top[0], shift, scale, top[2], top[1]))
+            if top[0] * stride >= CONFIDENT_VOTES:
+                break
+        if candidates and max(c[0] for c in candidates) * stride >= CONFIDENT_VOTES:
+            break
+    if not candidates:
+        return result
+    candidates.sort(key=lambda c: (-c[0], abs(c[1]), abs(c[2] - 1.0)))
+    best = candidates[0][:4]
+    votes, shift, lookup_scale, vote_scale = best
+    # Chance: the matches of a lookup that lie on no aligned run, spread over every offset the two
+    # signals allow, in 3-frame windows.
+    span = (len(source.frames) and float(source.frames[-1])) + (len(target.frames) and float(target.frames[-1])) + 1
+    result.chance_votes = 3.0 * total_matches * stride / max(result.lookups, 1) / span
+    verified = [(peak_overlap_z(source, target, c[3], c[4], c[1])[0], c) for c in candidates[:VERIFY_CANDIDATES]]
+    z, zc = max(verified, key=lambda v: v[0])
+    result.overlap_z = z
+    if votes * stride < MIN_LINE_VOTES:
+        result.votes = votes
+        if z >= MIN_RUN_Z:
+            # Too few surviving triplets to trace runs: the verified line spans the overlap.
+            result.band_shift, result.time_scale, result.offset_s = zc[1], zc[3], zc[4] * FRAME_SECONDS
+            result.runs = [_overlap_run(source, target, zc[3], zc[4], votes)]
+        return result
+    # Neighbouring shifts catch landmarks whose bands rounded the other way.
+    parts = [found[(shift + d, lookup_scale)] if stride == 1 and (shift + d, lookup_scale) in found
+             else _lookup(source, target, shift + d, lookup_scale) for d in (-0.5, 0.0, 0.5)]
+    matches = _merge(parts)
+    runs, slope, intercept = _peel_runs(matches, vote_scale, source.duration_s / FRAME_SECONDS)
+    if not runs:
+        result.votes = votes
+        return result
+    inl = np.abs(matches.tt - slope * matches.tq - intercept) <= INLIER_FRAMES
+    # Off-line matches of the three merged lookups, per lookup, per 3-frame window.
+    result.chance_votes = float(np.count_nonzero(~inl)) / span
+    result.votes = max(run.votes for run in runs)
+    result.band_shift = float(np.median(matches.ft[inl] - matches.fq[inl])) if inl.any() else shift
+    result.time_scale = slope
+    result.offset_s = intercept * FRAME_SECONDS
+    result.runs = runs
+    result.overlap_z = max(z, peak_overlap_z(source, target, slope, intercept, result.band_shift)[0])
+    return result

@@ -1,0 +1,93 @@
+"""The stored fingerprint: sparse spectral peaks, serialised compactly.
+
+Peaks, not hashes, are stored: hashing happens at compare time, so one stored form serves the
+pitch- and speed-shifted lookups (``alignment``) and stays ~3 bytes per peak after zlib.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from medialayer.errors import MediaLayerError
+from medialayer.media.audio.decode import SAMPLE_RATE, AudioSignal
+from medialayer.media.audio.peaks import FREQ_SUBSTEPS, find_peaks
+from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, HOP, log_spectrogram
+
+_MAGIC = b"MLA1"
+# magic, sample rate, hop, bands/octave, substeps, duration (s), peak count, frame-delta width
+_HEADER = struct.Struct("<4sIHBBfIB")
+
+
+@dataclass(frozen=True, eq=False)
+class AudioFingerprint:
+    """Peaks as ``frames`` (hop index, ascending) and ``freqs`` (log band * FREQ_SUBSTEPS)."""
+
+    frames: np.ndarray  # uint32
+    freqs: np.ndarray  # uint16
+    duration_s: float
+    # Compare-time caches (pairs, sorted hash index); not serialised.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, AudioFingerprint)
+            and np.array_equal(self.frames, other.frames)
+            and np.array_equal(self.freqs, other.freqs)
+            and abs(self.duration_s - other.duration_s) < 1e-3
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def compute_fingerprint(signal: AudioSignal) -> AudioFingerprint:
+    if signal.sample_rate != SAMPLE_RATE:
+        raise ValueError(f"expected {SAMPLE_RATE} Hz PCM, got {signal.sample_rate}")
+    frames, freqs = find_peaks(log_spectrogram(signal.samples))
+    return AudioFingerprint(frames=frames, freqs=freqs, duration_s=float(signal.duration_s))
+
+
+def _split_bytes(values: np.ndarray) -> bytes:
+    """Little-endian bytes grouped by significance: high bytes are mostly zero and zlib loves them."""
+    return values.view(np.uint8).reshape(-1, values.dtype.itemsize).T.tobytes()
+
+
+def _join_bytes(raw: bytes, dtype: np.dtype, count: int) -> np.ndarray:
+    width = np.dtype(dtype).itemsize
+    planes = np.frombuffer(raw, dtype=np.uint8, count=count * width).reshape(width, count)
+    return np.ascontiguousarray(planes.T).view(dtype).reshape(count)
+
+
+def fingerprint_to_bytes(fp: AudioFingerprint) -> bytes:
+    deltas = np.diff(fp.frames.astype(np.int64), prepend=0)
+    delta_dtype = np.uint16 if (len(deltas) == 0 or deltas.max() < 65536) else np.uint32
+    header = _HEADER.pack(
+        _MAGIC, SAMPLE_RATE, HOP, BANDS_PER_OCTAVE, FREQ_SUBSTEPS, fp.duration_s, len(fp.frames),
+        np.dtype(delta_dtype).itemsize,
+    )
+    body = _split_bytes(deltas.astype(delta_dtype)) + _split_bytes(fp.freqs.astype(np.uint16))
+    return header + zlib.compress(body, 9)
+
+
+def fingerprint_from_bytes(blob: bytes) -> AudioFingerprint:
+    try:
+        magic, rate, hop, bpo, substeps, duration, count, width = _HEADER.unpack_from(blob)
+        if magic != _MAGIC:
+            raise ValueError("not an audio fingerprint")
+        if (rate, hop, bpo, substeps) != (SAMPLE_RATE, HOP, BANDS_PER_OCTAVE, FREQ_SUBSTEPS):
+            raise ValueError("fingerprint made with other parameters; re-index the asset")
+        body = zlib.decompress(blob[_HEADER.size :])
+        delta_dtype = {2: np.uint16, 4: np.uint32}[width]
+        split = count * width
+        deltas = _join_bytes(body[:split], delta_dtype, count)
+        freqs = _join_bytes(body[split:], np.uint16, count)
+    except (struct.error, zlib.error, ValueError, KeyError) as exc:
+        raise MediaLayerError("invalid_request", f"corrupt audio fingerprint: {exc}") from exc
+    frames = np.cumsum(deltas.astype(np.int64)).astype(np.uint32)
+    return AudioFingerprint(frames=frames, freqs=freqs.copy(), duration_s=float(duration))

@@ -1,0 +1,80 @@
+"""Log spectrogram to sparse, prominent local maxima: the landmarks' raw material."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medialayer.media.audio.spectrogram import FLOOR_DB
+
+# Neighbourhood a peak must dominate (frames x bands, each side). +-3 bands = +-1/8 octave keeps
+# neighbouring partials of a chord; +-4 frames (+-128 ms) keeps note onsets. Together with
+# MAX_PEAKS_PER_FRAME they set the density measured in docs/benchmarks.md (peaks/s, bytes/min).
+PEAK_HALF_FRAMES = 3
+PEAK_HALF_BANDS = 2
+# Background for prominence: a box of +-BG_HALF_FRAMES x +-BG_HALF_BANDS around the peak.
+BG_HALF_FRAMES = 16
+BG_HALF_BANDS = 12
+# A peak must stand this far above its background (dB): flat noise rarely does, partials do.
+MIN_PROMINENCE_DB = 6.0
+# At most this many peaks per frame (the most prominent ones).
+MAX_PEAKS_PER_FRAME = 5
+# Sub-band precision stored for each peak: 1/8 band = 1/192 octave.
+FREQ_SUBSTEPS = 8
+
+
+def _sliding_max(a: np.ndarray, half: int, axis: int) -> np.ndarray:
+    """Max over a window of +-half along ``axis`` (edges padded with -inf)."""
+    out = a.copy()
+    n = a.shape[axis]
+    for k in range(1, half + 1):
+        if k >= n:
+            break
+        lo = [slice(None)] * a.ndim
+        hi = [slice(None)] * a.ndim
+        lo[axis], hi[axis] = slice(0, n - k), slice(k, n)
+        np.maximum(out[tuple(lo)], a[tuple(hi)], out=out[tuple(lo)])
+        np.maximum(out[tuple(hi)], a[tuple(lo)], out=out[tuple(hi)])
+    return out
+
+
+def _box_mean(a: np.ndarray, half_t: int, half_f: int) -> np.ndarray:
+    """Mean over a (2*half_t+1) x (2*half_f+1) box, shrinking at the edges (summed-area table)."""
+    t, f = a.shape
+    sat = np.zeros((t + 1, f + 1), dtype=np.float64)
+    sat[1:, 1:] = np.cumsum(np.cumsum(a, axis=0, dtype=np.float64), axis=1)
+    t0 = np.clip(np.arange(t) - half_t, 0, t)
+    t1 = np.clip(np.arange(t) + half_t + 1, 0, t)
+    f0 = np.clip(np.arange(f) - half_f, 0, f)
+    f1 = np.clip(np.arange(f) + half_f + 1, 0, f)
+    total = sat[t1][:, f1] - sat[t0][:, f1] - sat[t1][:, f0] + sat[t0][:, f0]
+    area = (t1 - t0)[:, None] * (f1 - f0)[None, :]
+    return (total / area).astype(np.float32)
+
+
+def find_peaks(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Peaks of a ``(frames, bands)`` dB spectrogram as ``(frame, band * FREQ_SUBSTEPS)`` arrays,
+    sorted by frame then band. Deterministic: ties break by position."""
+    if spec.size == 0:
+        return np.zeros(0, np.uint32), np.zeros(0, np.uint16)
+    level = np.maximum(spec, FLOOR_DB)
+    local_max = _sliding_max(_sliding_max(level, PEAK_HALF_BANDS, 1), PEAK_HALF_FRAMES, 0)
+    prominence = level - _box_mean(level, BG_HALF_FRAMES, BG_HALF_BANDS)
+    is_peak = (level >= local_max) & (prominence >= MIN_PROMINENCE_DB) & (spec > FLOOR_DB + 10.0)
+    is_peak[:, 0] = is_peak[:, -1] = False  # need both neighbours for interpolation
+    frames, bands = np.nonzero(is_peak)
+    if len(frames) == 0:
+        return np.zeros(0, np.uint32), np.zeros(0, np.uint16)
+    score = prominence[frames, bands]
+    # Keep the MAX_PEAKS_PER_FRAME most prominent of each frame.
+    order = np.lexsort((bands, -score, frames))
+    frames, bands, score = frames[order], bands[order], score[order]
+    first = np.searchsorted(frames, frames, side="left")
+    keep = (np.arange(len(frames)) - first) < MAX_PEAKS_PER_FRAME
+    frames, bands = frames[keep], bands[keep]
+    # Parabolic interpolation along frequency: sub-band positions make shifted lookups exact.
+    a, b, c = level[frames, bands - 1], level[frames, bands], level[frames, bands + 1]
+    denom = a - 2.0 * b + c
+    delta = np.where(denom < 0, 0.5 * (a - c) / np.where(denom < 0, denom, -1.0), 0.0)
+    fine = np.round((bands + np.clip(delta, -0.5, 0.5)) * FREQ_SUBSTEPS).astype(np.uint16)
+    order = np.lexsort((fine, frames))
+    return frames[order].astype(np.uint32), fine[order]
