@@ -17,8 +17,12 @@ def get_engine(media_type: MediaType | str) -> MediaEngine:
         from medialayer.media.image.engine import ImageEngine
 
         return ImageEngine()
+    if kind is MediaType.audio:
+        from medialayer.media.audio.engine import AudioEngine
+
+        return AudioEngine()
     raise MediaLayerError("not_found", f"{kind.value} matching is not available yet")
 
 
 def available_media_types() -> list[MediaType]:
-    return [MediaType.image]
+    return [MediaType.image, MediaType.audio]

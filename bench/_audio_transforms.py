@@ -1,0 +1,134 @@
+"""Deterministic query clips for the audio benchmark: cut, distort and re-encode with ffmpeg + numpy."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+RATE = 44100
+
+
+def load_pcm(path: str, start: float | None = None, duration: float | None = None) -> np.ndarray:
+    """Mono float32 PCM at RATE of a file (or a slice of it), decoded by the ffmpeg CLI."""
+    cmd = ["ffmpeg", "-v", "error", "-nostdin"]
+    if start is not None:
+        cmd += ["-ss", f"{start:.4f}"]
+    if duration is not None:
+        cmd += ["-t", f"{duration:.4f}"]
+    cmd += ["-i", path, "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"]
+    out = subprocess.run(cmd, check=True, capture_output=True).stdout
+    return np.frombuffer(out, dtype=np.float32).copy()
+
+
+def encode(pcm: np.ndarray, args: list[str], fmt: str, filters: str | None = None) -> bytes:
+    """PCM through optional ffmpeg filters into a container, returned as bytes."""
+    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-f", "f32le", "-ar", str(RATE), "-ac", "1", "-i", "-"]
+    if filters:
+        cmd += ["-af", filters]
+    cmd += [*args, "-f", fmt, "-"]
+    return subprocess.run(cmd, input=pcm.astype(np.float32).tobytes(), check=True, capture_output=True).stdout
+
+
+def _rms(x: np.ndarray) -> float:
+    # Loudness of the audible part: quiet intros would otherwise make "10 dB SNR" far noisier.
+    frames = x[: len(x) // 1024 * 1024].reshape(-1, 1024)
+    energy = np.mean(frames**2, axis=1) if len(frames) else np.array([np.mean(x**2)])
+    loud = energy[energy >= 0.1 * energy.max()] if energy.max() > 0 else energy
+    return float(np.sqrt(np.mean(loud))) + 1e-9
+
+
+def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    spec = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n)
+    spec[1:] /= np.sqrt(freqs[1:])
+    spec[0] = 0
+    return np.fft.irfft(spec, n)
+
+
+def add_noise(x: np.ndarray, snr_db: float, colour: str, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal(len(x)) if colour == "white" else _pink(len(x), rng)
+    noise *= _rms(x) / (np.sqrt(np.mean(noise**2)) + 1e-12) / 10 ** (snr_db / 20)
+    return _limit(x + noise)
+
+
+def _limit(x: np.ndarray) -> np.ndarray:
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    return (x / peak * 0.99 if peak > 0.99 else x).astype(np.float32)
+
+
+def mix_under(x: np.ndarray, louder: np.ndarray, db_under: float) -> np.ndarray:
+    louder = np.resize(louder, len(x))
+    gain = _rms(louder) / _rms(x) / 10 ** (db_under / 20)
+    return _limit(x * gain + louder)
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    group: str
+    # (clip pcm, seed, unrelated pcm) -> (encoded bytes, source time of clip start, tempo ratio)
+    make: Callable[[np.ndarray, int, np.ndarray], tuple[bytes, float]]
+
+
+def _wav(x: np.ndarray, filters: str | None = None) -> bytes:
+    return encode(x, ["-c:a", "pcm_s16le"], "wav", filters)
+
+
+def _mp3(x: np.ndarray, rate: str) -> bytes:
+    return encode(x, ["-c:a", "libmp3lame", "-b:a", rate], "mp3")
+
+
+def _pitch_filter(factor: float) -> str:
+    if shutil.which("rubberband") or _has_rubberband_filter():
+        return f"rubberband=pitch={factor}"
+    return f"asetrate={RATE * factor:.0f},aresample={RATE},atempo={1 / factor:.6f}"
+
+
+_RB: bool | None = None
+
+
+def _has_rubberband_filter() -> bool:
+    global _RB
+    if _RB is None:
+        out = subprocess.run(["ffmpeg", "-hide_banner", "-filters"], capture_output=True, text=True).stdout
+        _RB = " rubberband " in out
+    return _RB
+
+
+def transforms() -> list[Transform]:
+    pad = 2.0
+    t: list[Transform] = [
+        Transform("mp3_128k", "re-encode", lambda x, s, u: (_mp3(x, "128k"), 0.0)),
+        Transform("mp3_64k", "re-encode", lambda x, s, u: (_mp3(x, "64k"), 0.0)),
+        Transform("aac_96k", "re-encode",
+                  lambda x, s, u: (encode(x, ["-c:a", "aac", "-b:a", "96k"], "adts"), 0.0)),
+        Transform("opus_48k", "re-encode",
+                  lambda x, s, u: (encode(x, ["-c:a", "libopus", "-b:a", "48k"], "ogg"), 0.0)),
+        Transform("vol_-10dB", "re-encode", lambda x, s, u: (_mp3(x * 10 ** (-10 / 20), "128k"), 0.0)),
+        Transform("vol_+6dB", "re-encode", lambda x, s, u: (_mp3(np.clip(x * 2.0, -1, 1), "128k"), 0.0)),
+        Transform("silence_pad", "re-encode", lambda x, s, u: (
+            _mp3(np.concatenate([np.zeros(int(pad * RATE), np.float32), x, np.zeros(int(pad * RATE), np.float32)]),
+                 "128k"), pad)),
+        Transform("white_10dB", "noise 10 dB", lambda x, s, u: (_mp3(add_noise(x, 10, "white", s), "128k"), 0.0)),
+        Transform("pink_10dB", "noise 10 dB", lambda x, s, u: (_mp3(add_noise(x, 10, "pink", s), "128k"), 0.0)),
+        Transform("white_0dB", "noise 0 dB", lambda x, s, u: (_mp3(add_noise(x, 0, "white", s), "128k"), 0.0)),
+        Transform("pink_0dB", "noise 0 dB", lambda x, s, u: (_mp3(add_noise(x, 0, "pink", s), "128k"), 0.0)),
+        Transform("mixed_under_6dB", "mixed -6 dB", lambda x, s, u: (_mp3(mix_under(x, u, 6), "128k"), 0.0)),
+    ]
+    for pct in (-3, 3):
+        f = 1 + pct / 100
+        t.append(Transform(f"pitch_{pct:+d}%", "pitch +-3 %", lambda x, s, u, f=f: (_wav(x, _pitch_filter(f)), 0.0)))
+    for pct in (-5, 5):
+        f = 1 + pct / 100
+        t.append(Transform(f"pitch_{pct:+d}%", "pitch/speed +-5 %",
+                           lambda x, s, u, f=f: (_wav(x, _pitch_filter(f)), 0.0)))
+        t.append(Transform(f"speed_{pct:+d}%", "pitch/speed +-5 %",
+                           lambda x, s, u, f=f: (_wav(x, f"asetrate={RATE * f:.0f},aresample={RATE}"), 0.0)))
+        t.append(Transform(f"tempo_{pct:+d}%", "pitch/speed +-5 %",
+                           lambda x, s, u, f=f: (_wav(x, f"atempo={f}"), 0.0)))
+    return t

@@ -1,0 +1,20 @@
+"""Writing one benchmark's section of docs/benchmarks.md, leaving the other sections alone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def write_section(title: str, body: str, path: Path = DOCS) -> None:
+    """Replace (or append) the ``## title`` section with ``body``."""
+    section = f"## {title}\n\n{body.strip()}\n"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text.rstrip("\n") + "\n")

@@ -1,0 +1,1 @@
+"""The image engine: decode, multi-window dihedral DCT hashes, calibrated comparison."""

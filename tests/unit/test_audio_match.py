@@ -1,0 +1,139 @@
+"""AudioEngine fingerprint + compare on synthetic music: offsets, segments, repeats, speed, edge cases."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+from medialayer.media.audio.decode import SAMPLE_RATE, AudioSignal
+from medialayer.media.audio.engine import AudioEngine
+from medialayer.media.audio.fingerprint import AudioFingerprint
+from tests.unit._audio_fixtures import RATE, encode, resample_linear, synth_music
+
+ENGINE = AudioEngine()
+
+
+@cache
+def track_pcm() -> np.ndarray:
+    return synth_music(60.0, seed=11)
+
+
+@cache
+def track_fp() -> AudioFingerprint:
+    return ENGINE.fingerprint_bytes(encode(track_pcm(), "flac"))
+
+
+def clip_fp(start: float, seconds: float, fmt: str = "mp3", pcm: np.ndarray | None = None) -> AudioFingerprint:
+    src = track_pcm() if pcm is None else pcm
+    return ENGINE.fingerprint_bytes(encode(src[int(start * RATE) : int((start + seconds) * RATE)], fmt))
+
+
+@pytest.mark.parametrize(("start", "seconds", "fmt"), [(23.37, 10.0, "mp3"), (41.81, 5.0, "opus"), (7.05, 8.0, "aac")])
+def test_clip_is_found_at_its_offset_with_its_edges(start: float, seconds: float, fmt: str) -> None:
+    cmp = ENGINE.compare(clip_fp(start, seconds, fmt), track_fp())
+    assert cmp.similarity >= 0.9
+    assert ENGINE.confidence(cmp.similarity) == "high"
+    assert abs(cmp.details["offset_s"] - start) <= 0.05
+    best = min(cmp.segments, key=lambda s: abs(s.target_start - s.source_start - start))
+    assert abs(best.source_start - 0.0) <= 0.5 and abs(best.source_end - seconds) <= 0.5
+    assert abs(best.target_start - start) <= 0.5 and abs(best.target_end - (start + seconds)) <= 0.5
+    assert abs((best.target_start - best.source_start) - start) <= 0.05
+    assert best.score >= 0.8
+
+
+def test_clip_with_noise_still_matches() -> None:
+    rng = np.random.default_rng(5)
+    pcm = track_pcm().copy()
+    pcm += (rng.standard_normal(len(pcm)) * np.sqrt(np.mean(pcm**2)) / np.sqrt(10)).astype(np.float32)  # 10 dB SNR
+    cmp = ENGINE.compare(clip_fp(30.0, 10.0, "mp3", pcm), track_fp())
+    assert cmp.similarity >= 0.8
+    assert abs(cmp.details["offset_s"] - 30.0) <= 0.05
+
+
+def test_looped_section_yields_one_segment_per_occurrence() -> None:
+    section = synth_music(8.0, seed=21)
+    filler = [synth_music(6.0, seed=s) for s in (22, 23, 24)]
+    # filler, loop, filler, loop, filler, loop: the loop starts at 6, 20 and 34 s.
+    looped = np.concatenate([filler[0], section, filler[1], section, filler[2], section])
+    target = ENGINE.fingerprint_bytes(encode(looped, "flac"))
+    query = ENGINE.fingerprint_bytes(encode(section, "mp3"))
+    cmp = ENGINE.compare(query, target)
+    assert cmp.similarity >= 0.9
+    starts = sorted(s.target_start - s.source_start for s in cmp.segments if s.score >= 0.8)
+    assert len(starts) == 3
+    assert np.allclose(starts, [6.0, 20.0, 34.0], atol=0.05)
+    for seg in cmp.segments:
+        assert seg.source_end - seg.source_start >= 7.0
+
+
+def test_reordered_halves_yield_two_segments() -> None:
+    a, b = synth_music(10.0, seed=31), synth_music(10.0, seed=32)
+    cmp = ENGINE.compare(ENGINE.fingerprint_bytes(encode(np.concatenate([a, b]), "mp3")),
+                         ENGINE.fingerprint_bytes(encode(np.concatenate([b, a]), "flac")))
+    segs = sorted((s for s in cmp.segments if s.score >= 0.8), key=lambda s: s.source_start)
+    assert len(segs) == 2
+    assert abs(segs[0].source_start) <= 0.5 and abs(segs[0].target_start - 10.0) <= 0.5
+    assert abs(segs[1].source_start - 10.0) <= 0.5 and abs(segs[1].target_start) <= 0.5
+
+
+def test_unrelated_music_stays_below_the_operating_point() -> None:
+    # Same key, same timbre, same tempo on the beat grid: the hardest kind of unrelated pair.
+    for seed in (41, 42, 43, 44):
+        other = ENGINE.fingerprint_bytes(encode(synth_music(10.0, seed=seed), "mp3"))
+        cmp = ENGINE.compare(other, track_fp())
+        assert cmp.similarity < 0.75, (seed, cmp.details)
+        assert ENGINE.confidence(cmp.similarity) in ("none", "low")
+        assert all(s.score < 0.8 for s in cmp.segments)
+
+
+@pytest.mark.parametrize("factor", [1.05, 0.95])
+def test_speed_change_still_matches_and_reports_the_factor(factor: float) -> None:
+    start, seconds = 20.0, 10.0
+    clip = track_pcm()[int(start * RATE) : int((start + seconds) * RATE)]
+    # Played back `factor` times faster: pitch and tempo both change (ffmpeg asetrate).
+    faster = resample_linear(clip, RATE * factor, RATE)
+    cmp = ENGINE.compare(ENGINE.fingerprint_bytes(encode(faster, "mp3")), track_fp())
+    assert cmp.similarity >= 0.8
+    assert abs(cmp.details["tempo_ratio"] - factor) <= 0.01
+    assert abs(cmp.details["pitch_ratio"] - factor) <= 0.01
+    assert abs(cmp.details["offset_s"] - start) <= 0.1
+
+
+def test_silence_and_too_short_input_give_similarity_zero_not_an_error() -> None:
+    silence = ENGINE.fingerprint(AudioSignal(np.zeros(10 * SAMPLE_RATE, np.float32)))
+    assert len(silence) == 0
+    cmp = ENGINE.compare(silence, track_fp())
+    assert cmp.similarity == 0.0 and cmp.segments == []
+    assert cmp.details["reason"] == "source_silent_or_featureless"
+    short = clip_fp(10.0, 1.5, "wav")
+    cmp = ENGINE.compare(track_fp(), short)
+    assert cmp.similarity == 0.0 and cmp.details["reason"] == "target_too_short"
+    assert ENGINE.confidence(cmp.similarity) == "none"
+
+
+def test_bytes_round_trip_and_size_budget() -> None:
+    fp = track_fp()
+    blob = ENGINE.to_bytes(fp)
+    again = ENGINE.from_bytes(blob)
+    assert again == fp
+    assert np.array_equal(again.frames, fp.frames) and np.array_equal(again.freqs, fp.freqs)
+    assert len(blob) <= 20_000  # per minute of audio: the track is 60 s
+    query = clip_fp(23.37, 10.0)
+    assert ENGINE.compare(query, again).details == ENGINE.compare(query, fp).details
+
+
+def test_corrupt_fingerprint_bytes_raise_a_clear_error() -> None:
+    from medialayer.errors import MediaLayerError
+
+    with pytest.raises(MediaLayerError):
+        ENGINE.from_bytes(b"MLA1garbage")
+
+
+def test_fingerprint_and_compare_are_deterministic() -> None:
+    data = encode(track_pcm()[: 20 * RATE], "mp3")
+    a, b = ENGINE.fingerprint_bytes(data), ENGINE.fingerprint_bytes(data)
+    assert ENGINE.to_bytes(a) == ENGINE.to_bytes(b)
+    query = clip_fp(5.0, 6.0)
+    assert ENGINE.compare(query, a) == ENGINE.compare(query, b)
