@@ -13,8 +13,6 @@ def write_section(title: str, body: str, path: Path = DOCS) -> None:
     section = f"## {title}\n\n{body.strip()}\n"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
+    found = pattern.search(text)
+    text = pattern.sub(lambda _: section + "\n", text) if found else text.rstrip("\n") + "\n\n" + section
     path.write_text(text.rstrip("\n") + "\n")

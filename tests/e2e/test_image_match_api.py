@@ -114,7 +114,7 @@ def test_unknown_route_and_method_use_the_envelope(api) -> None:
 
 
 def test_media_without_an_engine_yet_is_not_found(api, photos) -> None:
-    _error(_match(api, photos["original"], photos["original"], "/audio/match"), 404, "not_found")
+    _error(_match(api, photos["original"], photos["original"], "/video/match"), 404, "not_found")
 
 
 def test_missing_and_unknown_keys_are_unauthorized(runtime, photos) -> None:

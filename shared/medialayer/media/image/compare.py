@@ -19,8 +19,18 @@ NO_MATCH = 256
 # point. Measured on the public corpus (docs/benchmarks.md, Image match): distinct photos' best
 # whole-frame distance stays above FULL_KNOTS' 0.85 distance, their best window distance above
 # WINDOW_KNOTS' 0.85 distance, with margin.
-FULL_KNOTS = ((0, 1.0), (16, 0.95), (52, 0.85), (72, 0.6), (96, 0.2), (128, 0.0))
+FULL_KNOTS = ((0, 1.0), (16, 0.95), (60, 0.85), (76, 0.6), (96, 0.2), (128, 0.0))
 WINDOW_KNOTS = ((0, 1.0), (16, 0.95), (44, 0.85), (60, 0.6), (80, 0.2), (128, 0.0))
+# Detailed windows are less likely to agree by chance than flat ones (objects on white, sky): a
+# window pair whose lesser detail is D may be DETAIL_BONUS_PER_DOUBLING * log2(D / DETAIL_BONUS_FROM)
+# bits further apart (at most DETAIL_BONUS_MAX) for the same similarity. Distinct corpus photos
+# that come close are all low-detail pairs (docs/benchmarks.md, Image match).
+DETAIL_BONUS_FROM = 6.0
+DETAIL_BONUS_PER_DOUBLING = 4.0
+DETAIL_BONUS_MAX = 8.0
+# Uploads are often mirrored but seldom upside down or turned: the six rarer orientations need a
+# few more matching bits, which keeps their 6x more chances from adding chance matches.
+ORIENTATION_PENALTY = np.array([0, 0, 10, 10, 10, 10, 10, 10], dtype=np.float32)  # order of hashing.DIHEDRAL
 # Blank or flat images (no window with detail) match only when their colour thumbnails do:
 # mean absolute difference per channel (0..255) at the 0.85 point.
 FLAT_KNOTS = ((0, 1.0), (4, 0.9), (8, 0.85), (16, 0.5), (48, 0.0))
@@ -41,10 +51,14 @@ def compare_images(a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
     # (windows of a, orientations, windows of b)
     distances = hamming(a.hashes[0][:, None, None, :], b.hashes[None, :, :, :])
     usable = a.usable[:, None, None] & b.usable[None, None, :]
-    distances = np.where(usable, distances, NO_MATCH)
+    distances = np.where(usable, distances + ORIENTATION_PENALTY[None, :, None], NO_MATCH)
     full = int(distances[0, :, 0].min())
-    best = np.unravel_index(int(distances.argmin()), distances.shape)
-    window = int(distances[best])
+    lesser_detail = np.minimum(a.detail[:, None, None], b.detail[None, None, :])
+    bonus = np.clip(DETAIL_BONUS_PER_DOUBLING * np.log2(np.maximum(lesser_detail, 1e-3) / DETAIL_BONUS_FROM),
+                    0.0, DETAIL_BONUS_MAX)
+    effective = distances - bonus
+    best = np.unravel_index(int(effective.argmin()), effective.shape)
+    window = float(effective[best])
     full_similarity = _calibrate(full, FULL_KNOTS)
     window_similarity = _calibrate(window, WINDOW_KNOTS)
     use_full = full_similarity >= window_similarity
@@ -52,7 +66,8 @@ def compare_images(a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
     return Comparison(
         similarity=round(max(full_similarity, window_similarity), 4),
         details={"evidence": "whole_frame" if use_full else "window", "full_distance": full,
-                 "window_distance": window, "orientation": _orientation_name(orientation)},
+                 "window_distance": int(distances[best]), "window_effective_distance": round(window, 1),
+                 "orientation": _orientation_name(orientation)},
     )
 
 

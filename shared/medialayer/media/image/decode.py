@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +22,13 @@ except ImportError:  # pragma: no cover - the plugin ships with every deployment
 WORKING_SIZE = 384
 # 100 megapixels: larger images are refused before their pixels are decoded (decompression bombs).
 MAX_PIXELS = 100_000_000
+# Only these decoders ever see client bytes (Pillow reads dozens of formats; fewer parsers, fewer risks).
+# MPO is the multi-picture JPEG that phone cameras write.
+Image.init()
+FORMATS = tuple(f for f in ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", "AVIF") if f in Image.OPEN)
+# Pillow refuses images over twice this outright (DecompressionBombError); decode_image refuses
+# anything over it from the header, before a pixel is decoded.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 # Transparent pixels become white, as they do when a transparent image is saved as a JPEG.
 BACKGROUND = (255, 255, 255)
 _EXIF_ORIENTATION = 0x0112
@@ -52,24 +58,22 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 def decode_image(data: bytes) -> DecodedImage:
     """Decode, orient, flatten and shrink; refuse bombs and anything Pillow cannot read."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            if img.width * img.height > MAX_PIXELS:
-                raise MediaLayerError("file_too_large",
-                                      f"{img.width}x{img.height} pixels is over the {MAX_PIXELS // 1_000_000} MP cap")
-            width, height = img.size
-            if img.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # rotated a quarter turn
-                width, height = height, width
-            img.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at 1/2..1/8 scale
-            img.seek(0)  # animated formats: the first frame
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            rgb = _to_rgb(img)
-            rgb.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
+        if img.width * img.height > MAX_PIXELS:
+            raise MediaLayerError("file_too_large",
+                                  f"{img.width}x{img.height} pixels is over the {MAX_PIXELS // 1_000_000} MP cap")
+        width, height = img.size
+        if img.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):  # rotated a quarter turn
+            width, height = height, width
+        img.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # JPEG: decode at 1/2..1/8 scale
+        img.seek(0)  # animated formats: the first frame
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        rgb = _to_rgb(img)
+        rgb.thumbnail((WORKING_SIZE, WORKING_SIZE), Image.Resampling.BOX)
     except MediaLayerError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise MediaLayerError("file_too_large", f"image is too large to decode safely: {exc}") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError) as exc:
         raise MediaLayerError("unsupported_media", f"not a decodable image ({type(exc).__name__})") from None

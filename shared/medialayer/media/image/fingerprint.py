@@ -20,12 +20,14 @@ from medialayer.media.image.hashing import block_means, dct16, detail, dihedral_
 
 # Per axis, each window covers `scale` of the trimmed frame starting at `offset` of the slack;
 # scales and offsets were chosen so a 10%-per-side crop (centred or not) meets a window within a
-# few percent of its extent on either side (docs/benchmarks.md, Image match).
+# few percent of its extent on either side, and so a corner logo of 10% of the area leaves some
+# window clear of it (docs/benchmarks.md, Image match).
 AXIS_SPANS: tuple[tuple[float, float], ...] = (
     (1.0, 0.0),
     (0.9, 0.0), (0.9, 1.0),
     (0.8, 0.0), (0.8, 0.5), (0.8, 1.0),
     (0.7, 0.0), (0.7, 0.5), (0.7, 1.0),
+    (0.6, 0.0), (0.6, 1.0),
 )
 # (row span index, column span index) of every window; the whole frame is window 0.
 WINDOW_GRID: tuple[tuple[int, int], ...] = tuple(product(range(len(AXIS_SPANS)), repeat=2))
@@ -39,14 +41,19 @@ MIN_DETAIL = 1.0
 # Thumbnail compared when no window has detail (blank, flat or gradient images).
 THUMB = 8
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
 class ImageFingerprint:
-    hashes: np.ndarray  # (8, windows, 4) uint64: orientation x window x 256 bits
-    usable: np.ndarray  # (windows,) bool: enough detail to trust the hash
+    hashes: np.ndarray  # (8, windows, 4) uint64: orientation x window x 256 bits; window 0 is the frame
+    detail: np.ndarray  # (windows,) float32: mean neighbouring-block difference, see hashing.detail
     thumb: np.ndarray  # (THUMB, THUMB, 3) uint8 colour thumbnail of the trimmed frame
+
+    @property
+    def usable(self) -> np.ndarray:
+        """Windows with enough detail to trust their hash."""
+        return self.detail >= MIN_DETAIL
 
     @property
     def has_detail(self) -> bool:
@@ -91,11 +98,16 @@ def windows_of(frame: tuple[int, int, int, int]) -> np.ndarray:
 
 def fingerprint_image(image: DecodedImage) -> ImageFingerprint:
     frame = trim_borders(image.luma)
-    blocks = block_means(image.luma, windows_of(frame))
+    windows = windows_of(frame)
+    height, width = image.luma.shape
+    if frame != (0, 0, height, width):
+        # Where trimming is unsure (an object on a white background, shrunk a lot), the two copies
+        # may be trimmed differently: the untrimmed frame is one more window to meet on.
+        windows = np.vstack([windows, [(0.0, 0.0, height, width)]])
+    blocks = block_means(image.luma, windows)
     top, left, bottom, right = frame
     thumb = _thumbnail(image.rgb[top:bottom, left:right])
-    return ImageFingerprint(hashes=dihedral_hashes(dct16(blocks)), usable=detail(blocks) >= MIN_DETAIL,
-                            thumb=thumb)
+    return ImageFingerprint(hashes=dihedral_hashes(dct16(blocks)), detail=detail(blocks), thumb=thumb)
 
 
 def _thumbnail(rgb: np.ndarray) -> np.ndarray:
@@ -109,7 +121,7 @@ _HEADER = struct.Struct("<BHH")  # version, orientations, windows
 def to_bytes(fp: ImageFingerprint) -> bytes:
     n_orient, n_windows, _ = fp.hashes.shape
     return (_HEADER.pack(FORMAT_VERSION, n_orient, n_windows) + fp.hashes.astype("<u8").tobytes()
-            + np.packbits(fp.usable).tobytes() + fp.thumb.tobytes())
+            + fp.detail.astype("<f2").tobytes() + fp.thumb.tobytes())
 
 
 def from_bytes(blob: bytes) -> ImageFingerprint:
@@ -121,11 +133,10 @@ def from_bytes(blob: bytes) -> ImageFingerprint:
         size = n_orient * n_windows * 4 * 8
         hashes = np.frombuffer(blob, dtype="<u8", count=n_orient * n_windows * 4, offset=offset)
         offset += size
-        usable_len = (n_windows + 7) // 8
-        usable = np.unpackbits(np.frombuffer(blob, dtype=np.uint8, count=usable_len, offset=offset))[:n_windows]
-        offset += usable_len
+        detail_values = np.frombuffer(blob, dtype="<f2", count=n_windows, offset=offset)
+        offset += 2 * n_windows
         thumb = np.frombuffer(blob, dtype=np.uint8, count=THUMB * THUMB * 3, offset=offset)
     except (struct.error, ValueError) as exc:
         raise MediaLayerError("invalid_request", f"not an image fingerprint: {exc}") from None
     return ImageFingerprint(hashes=hashes.astype(np.uint64).reshape(n_orient, n_windows, 4),
-                            usable=usable.astype(bool), thumb=thumb.reshape(THUMB, THUMB, 3).copy())
+                            detail=detail_values.astype(np.float32), thumb=thumb.reshape(THUMB, THUMB, 3).copy())

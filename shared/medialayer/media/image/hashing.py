@@ -1,10 +1,11 @@
 """PDQ-style 256-bit DCT hashes of many windows of one image at once, in all 8 orientations.
 
-As in Meta's PDQ, the 16x16 lowest non-DC frequencies of a window's 2-D DCT are kept, and each bit says whether a coefficient is above their median. Unlike
-PDQ, a window is averaged down to 32x32 blocks (enough samples for 16 frequencies; PDQ's 64x64
-costs four times the work for the same coefficients), every window of an image is hashed in one
-vectorised pass (block sums from an integral image), and the mirrored and rotated hashes come from the coefficients (a flip negates the odd
-frequencies, a transpose transposes the block) instead of from re-hashing.
+As in Meta's PDQ, the 16x16 lowest non-DC frequencies of a window's 2-D DCT are kept, and each bit
+says whether a coefficient is above their median. Unlike PDQ, a window is averaged down to 32x32
+blocks (enough samples for 16 frequencies; PDQ's 64x64 costs four times the work for the same
+coefficients), every window of an image is hashed in one vectorised pass (block sums from an
+integral image), and the mirrored and rotated hashes come from the coefficients (a flip negates
+the odd frequencies, a transpose transposes the block) instead of from re-hashing.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ def to_bits(coefficients: np.ndarray) -> np.ndarray:
     """(..., 16, 16) coefficients to (..., 4) uint64: each bit is 'above the window's median'."""
     lead = coefficients.shape[:-2]
     flat = coefficients.reshape(-1, FREQS * FREQS)
-    bits = flat > np.median(flat, axis=1, keepdims=True)
+    # The median of 256 values; numpy's vectorised sort is faster here than its median or partition.
+    middle = np.sort(flat, axis=1)[:, 127:129].mean(axis=1, keepdims=True)
+    bits = flat > middle
     return np.packbits(bits, axis=1).view(">u8").astype(np.uint64).reshape(*lead, 4)
 
 
@@ -87,5 +90,10 @@ def dihedral_hashes(coefficients: np.ndarray) -> np.ndarray:
 
 
 def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise Hamming distances between (..., 4) uint64 hash arrays, broadcast like ``a ^ b``."""
-    return np.bitwise_count(a ^ b).sum(axis=-1, dtype=np.int32)
+    """Pairwise Hamming distances between (..., 4) uint64 hash arrays, broadcast like ``a ^ b``.
+
+    Word by word: summing over a trailing axis of 4 costs several times the popcounts themselves."""
+    out = np.bitwise_count(a[..., 0] ^ b[..., 0]).astype(np.int16)
+    for word in range(1, a.shape[-1]):
+        out += np.bitwise_count(a[..., word] ^ b[..., word])
+    return out

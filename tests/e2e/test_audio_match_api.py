@@ -1,0 +1,42 @@
+"""POST /audio/match through HTTP: a clip cut from a longer track is found with aligned segments."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.unit._audio_fixtures import RATE, encode, synth_music
+
+
+def test_clip_from_the_middle_matches_with_segments(api: httpx.Client, media_server) -> None:
+    track = synth_music(40.0, seed=5)
+    start, seconds = 17.3, 8.0
+    clip = track[int(start * RATE): int((start + seconds) * RATE)]
+    track_url = media_server.add("/track.ogg", encode(track, "ogg"), "audio/ogg")
+    files = {"source": ("clip.mp3", encode(clip, "mp3"), "audio/mpeg")}
+    response = api.post("/audio/match", files={**files, "target_url": (None, track_url)})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["match"] is True and body["media_type"] == "audio"
+    assert body["similarity_score"] >= 0.8
+    segment = max(body["matched_segments"], key=lambda s: s["source_end"] - s["source_start"])
+    assert abs(segment["target_start"] - segment["source_start"] - start) <= 0.1
+    assert segment["source_end"] - segment["source_start"] >= seconds - 1.0
+
+
+def test_unrelated_audio_does_not_match(api: httpx.Client) -> None:
+    a, b = synth_music(12.0, seed=1), synth_music(12.0, seed=2)
+    files = {"source": ("a.flac", encode(a, "flac"), "audio/flac"), "target": ("b.wav", encode(b, "wav"), "audio/wav")}
+    body = api.post("/audio/match", files=files).json()
+    assert body["match"] is False
+    assert body["matched_segments"] == [] or body["similarity_score"] < 0.8
+
+
+def test_an_image_is_not_audio(api: httpx.Client, media_server) -> None:
+    from tests.conftest import encode as encode_image
+    from tests.conftest import synthetic_photo
+
+    files = {"source": ("a.jpg", encode_image(synthetic_photo(3)), "image/jpeg"),
+             "target": ("b.jpg", encode_image(synthetic_photo(3)), "image/jpeg")}
+    response = api.post("/audio/match", files=files)
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media"
