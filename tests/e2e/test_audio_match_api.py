@@ -11,7 +11,7 @@ def test_clip_from_the_middle_matches_with_segments(api: httpx.Client, media_ser
     track = synth_music(40.0, seed=5)
     start, seconds = 17.3, 8.0
     clip = track[int(start * RATE): int((start + seconds) * RATE)]
-    track_url = media_server.add("/track.ogg", encode(track, "ogg"), "audio/ogg")
+    track_url = media_server.add("/track.ogg", encode(track, "vorbis"), "audio/ogg")
     files = {"source": ("clip.mp3", encode(clip, "mp3"), "audio/mpeg")}
     response = api.post("/audio/match", files={**files, "target_url": (None, track_url)})
     assert response.status_code == 200, response.text

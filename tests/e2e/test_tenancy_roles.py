@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 
 import httpx
@@ -22,14 +23,18 @@ def tokens(org: Org) -> dict[str, str]:
     return {"owner": org.owner_token, "admin": org.invite("admin")[1], "member": org.invite("member")[1]}
 
 
+def _email() -> str:
+    return f"{secrets.token_hex(6)}@example.com"
+
+
 # (name, request builder, roles allowed). Builders get the org and make fresh targets where the call
 # consumes one (a member to remove, a key to revoke), so every role meets the same situation.
 Call = Callable[[Org, httpx.Client], httpx.Response]
 MATRIX: list[tuple[str, Call, set[str]]] = [
     ("get me", lambda o, c: c.get("/v1/me"), {"owner", "admin", "member"}),
-    ("invite member", lambda o, c: c.post("/v1/members", json={"email": f"x{id(c)}@e.com", "role": "member"}),
+    ("invite member", lambda o, c: c.post("/v1/members", json={"email": _email(), "role": "member"}),
      {"owner", "admin"}),
-    ("invite admin", lambda o, c: c.post("/v1/members", json={"email": f"y{id(c)}@e.com", "role": "admin"}),
+    ("invite admin", lambda o, c: c.post("/v1/members", json={"email": _email(), "role": "admin"}),
      {"owner", "admin"}),
     ("list members", lambda o, c: c.get("/v1/members"), {"owner", "admin", "member"}),
     ("promote member", lambda o, c: c.patch(f"/v1/members/{o.invite('member')[0]}", json={"role": "admin"}),
