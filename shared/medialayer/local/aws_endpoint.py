@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import urllib.request
 
@@ -22,6 +23,8 @@ class EmbeddedAws:
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
 
     def start(self) -> None:
+        # moto's werkzeug server logs every request, and the pollers make one a second.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
         # Step Functions executes state machines (bulk jobs) instead of only recording them.
         request = urllib.request.Request(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 import time
 from pathlib import Path
 
@@ -55,6 +56,8 @@ class LocalRuntime:
     def start(self, *, serve_http: bool = True) -> DevCredentials:
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        # Workers flush Powertools metrics per batch; a batch may record none (S3's test event).
+        warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
         deployed_stack = os.environ.get("MEDIALAYER_STACK_NAME")
         if not os.environ.get("AWS_ENDPOINT_URL") and not deployed_stack:
             self.aws = EmbeddedAws()
