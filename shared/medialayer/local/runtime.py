@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 import time
+import warnings
 from pathlib import Path
 
 import uvicorn
