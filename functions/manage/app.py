@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Response
 from starlette.concurrency import run_in_threadpool
 
 from medialayer.api.app import create_app
-from medialayer.api.deps import current_principal, current_user
+from medialayer.api.deps import current_user, with_scope
 from medialayer.api.lambda_entry import http_handler
-from medialayer.logic.auth import require_scope
 from medialayer.logic.management import Management
 from medialayer.logic.quotas import usage_report
 from medialayer.models.management import (
@@ -117,8 +116,7 @@ async def change_plan(body: PlanChange, m: Management = Depends(_manage)) -> dic
 
 
 @router.get("/usage", response_model=UsageReport)
-async def usage(principal: Principal = Depends(current_principal)) -> UsageReport:
-    require_scope(principal, "usage:read")
+async def usage(principal: Principal = Depends(with_scope("usage:read"))) -> UsageReport:
     return await run_in_threadpool(usage_report, principal.project_id, principal.plan)
 
 

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     table_name: str = Field("medialayer-local-main", alias="MEDIALAYER_TABLE")
     media_bucket: str = Field("medialayer-local-media", alias="MEDIALAYER_MEDIA_BUCKET")
     uploads_bucket: str = Field("medialayer-local-uploads", alias="MEDIALAYER_UPLOADS_BUCKET")
+    index_queue_url: str | None = Field(None, alias="MEDIALAYER_INDEX_QUEUE_URL")
     idempotency_table: str = Field("medialayer-local-idempotency", alias="MEDIALAYER_IDEMPOTENCY_TABLE")
     aws_region: str = Field("us-east-1", alias="AWS_REGION")
     # Unset in AWS; the local runtime points it at its embedded endpoint, or a user at LocalStack.

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from medialayer.errors import MediaLayerError
-from medialayer.logic.auth import authenticate, authenticate_user, extract_credential
+from medialayer.logic.auth import authenticate, authenticate_user, extract_credential, require_scope
 from medialayer.logic.quotas import enforce_rate
+from medialayer.models.common import MediaType
 from medialayer.models.tenancy import Principal, UserPrincipal
 
 
@@ -51,3 +53,23 @@ async def current_principal(request: Request) -> Principal:
 async def current_user(request: Request) -> UserPrincipal:
     """The user and role behind the user token on the request (401)."""
     return await run_in_threadpool(_user, request)
+
+
+def with_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the caller, who must hold ``scope`` (checked before the body is validated)."""
+
+    async def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        require_scope(principal, scope)
+        return principal
+
+    return dependency
+
+
+def with_media_scope(action: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the caller, who must hold ``{media_type}:{action}`` for the path's media type."""
+
+    async def dependency(media_type: MediaType, principal: Principal = Depends(current_principal)) -> Principal:
+        require_scope(principal, f"{media_type.value}:{action}")
+        return principal
+
+    return dependency

@@ -41,6 +41,14 @@ def upload_key(project_id: str, upload_id: str) -> dict[str, str]:
     return {"pk": f"PROJECT#{project_id}", "sk": f"UPLOAD#{upload_id}"}
 
 
+def asset_key(project_id: str, asset_id: str) -> dict[str, str]:
+    return {"pk": f"PROJECT#{project_id}", "sk": f"ASSET#{asset_id}"}
+
+
+def asset_count_key(project_id: str) -> dict[str, str]:
+    return {"pk": f"PROJECT#{project_id}", "sk": "ASSETCOUNT"}
+
+
 def usage_key(project_id: str, period: str) -> dict[str, str]:
     return {"pk": f"PROJECT#{project_id}", "sk": f"USAGE#{period}"}
 
