@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -10,25 +11,27 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from medialayer.local.template import Stack, load_template
 from medialayer.models.tenancy import ALL_SCOPES
 from tests.e2e._tenancy import Org, new_org
+
+MEDIA = ("image", "audio", "video")
 
 # Endpoint -> the scope it needs (None: any key of the project). Bodies and ids are invalid on purpose:
 # an allowed call gets past the scope check and fails validation (400) or lookup (404), or lists
 # (200); a refused one gets 403 first.
 SCOPED = [
-    ("POST", "/image/match", "image:search"),
-    ("POST", "/v1/match/image", "image:search"),
-    ("POST", "/audio/match", "audio:search"),
-    ("POST", "/video/match", "video:search"),
+    *[("POST", path.format(m), f"{m}:search") for m in MEDIA for path in ("/{}/match", "/v1/match/{}")],
+    *[("POST", f"/v1/index/{m}/{how}", f"{m}:index") for m in MEDIA for how in ("url", "upload")],
     ("GET", "/v1/usage", "usage:read"),
     ("POST", "/v1/uploads", None),
-    ("POST", "/v1/index/image/url", "image:index"),
-    ("POST", "/v1/index/audio/url", "audio:index"),
+    ("GET", "/v1/uploads/upl_unknown", None),
     ("GET", "/v1/assets", "assets:read"),
     ("GET", "/v1/assets/ast_unknown", "assets:read"),
     ("DELETE", "/v1/assets/ast_unknown", "assets:delete"),
 ]
+# Functions whose routes take API keys (the others take user tokens or none).
+API_KEY_FUNCTIONS = ("MatchFunction", "UploadsFunction", "IndexFunction")
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +55,20 @@ def test_scope_matrix(runtime, keys_by_scope, scope: str, method: str, path: str
         assert response.status_code == 403, response.text
         assert response.json()["error"]["code"] == "forbidden"
         assert needs in response.json()["error"]["message"]
+
+
+def test_the_scope_matrix_covers_every_api_key_route() -> None:
+    stack = Stack(load_template(), "matrix", "us-east-1")
+    routes = {route for spec in stack.functions() if spec.logical_id in API_KEY_FUNCTIONS
+              for route in spec.http_routes if route[1] != "/health"}
+    routes.add(("GET", "/v1/usage"))
+    covered = set()
+    for method, path, _ in SCOPED:
+        for route_method, route_path in routes:
+            pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", route_path) + "$"
+            if method == route_method and re.match(pattern, path):
+                covered.add((route_method, route_path))
+    assert covered == routes
 
 
 def _usage(runtime, key: str) -> int:
