@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
+from medialayer.api.lambda_entry import s3_objects, sqs_handler
 from medialayer.dal.idempotency import idempotency_layer
 from medialayer.logic.uploads import record_upload_event
-from medialayer.observability import logger, metrics, tracer
+from medialayer.observability import metrics
 
-processor = BatchProcessor(event_type=EventType.SQS)
 idempotency = IdempotencyConfig(event_key_jmespath="[key, sequencer]", expires_after_seconds=24 * 3600)
 
 
@@ -30,17 +28,8 @@ def _record(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _handle(record: SQSRecord) -> None:
-    body = json.loads(record.body)
-    # S3 sends one s3:TestEvent when the notification is configured: nothing to do.
-    for s3_record in body.get("Records", []):
-        obj = s3_record["s3"]["object"]
-        _record(event={"key": unquote_plus(obj["key"]), "size": int(obj.get("size", 0)),
-                       "sequencer": obj.get("sequencer", "")})
+    for obj in s3_objects(json.loads(record.body)):
+        _record(event=obj)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-@metrics.log_metrics
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    idempotency.register_lambda_context(context)
-    return process_partial_response(event=event, record_handler=_handle, processor=processor, context=context)
+handler = sqs_handler(_handle, idempotency)
