@@ -16,6 +16,7 @@ import argparse
 import os
 import resource
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -362,7 +363,7 @@ def main() -> None:
     print(section)
     if args.write_docs:
         write_section("Audio match", section)
-    dump = Path(os.environ.get("AUDIO_BENCH_DUMP", "/tmp/audio_bench_results.npy"))
+    dump = Path(os.environ.get("AUDIO_BENCH_DUMP", Path(tempfile.gettempdir()) / "audio_bench_results.npy"))
     np.save(dump, np.array([r.__dict__ for r in results], dtype=object), allow_pickle=True)
 
 

@@ -27,7 +27,7 @@ VOTE_SUBSCALES = (-0.01, -0.005, 0.0, 0.005, 0.01)
 CONFIDENT_VOTES = 60
 # Above this many source landmarks the grid search samples them (compare time of long pairs,
 # docs/benchmarks.md: "Pair of 3-minute tracks").
-GRID_MAX_LANDMARKS = 12000
+GRID_MAX_LANDMARKS = 30000
 # Inliers lie within this many frames of the offset line (~50 ms).
 INLIER_FRAMES = 1.5
 # A run continues across gaps in matches up to this long (frames; ~4 s of masking or silence).
@@ -41,10 +41,6 @@ VERIFY_CANDIDATES = 4
 MIN_RUN_Z = 5.0
 # A frame's analysis window reaches this many frames past its start: where a run's audio ends.
 WINDOW_FRAMES = N_FFT / HOP
-# A run's edge reaches out to the source's first or last peak (within the target) when no more than
-# this much audio (frames; the ~4 s of MAX_GAP_FRAMES) separates them and no other run claims it:
-# noise thins matches most near a clip's edges, where landmarks lose partners (94 % -> see docs).
-EDGE_GAP_FRAMES = MAX_GAP_FRAMES
 # Least-squares refinement of the time scale needs this span of source time (frames; ~4 s).
 MIN_FIT_SPAN_FRAMES = 125
 
@@ -82,7 +78,6 @@ class _Matches:
     dq: np.ndarray  # source pair gaps (frames)
     fq: np.ndarray  # source anchor bands
     ft: np.ndarray  # target anchor bands
-    key: np.ndarray  # int64 (source landmark, target index position): one landmark pair, whatever the lookup
 
 
 def _best_offset(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[int, float]:
@@ -108,7 +103,7 @@ def _lookup(source: AudioFingerprint, target: AudioFingerprint, shift: float, sc
     q, ti = join(hash_landmarks(lm, shift, scale), index)
     return _Matches(
         tq=lm.t1[q].astype(np.float64), tt=index.t1[ti].astype(np.float64), dq=lm.dt3[q].astype(np.float64),
-        fq=lm.f1[q], ft=index.f1[ti], key=q * stride * len(index.t1) + ti,
+        fq=lm.f1[q], ft=index.f1[ti],
     )
 
 
@@ -118,11 +113,11 @@ def _merge(parts: list[_Matches]) -> _Matches:
     dq = np.concatenate([p.dq for p in parts])
     fq = np.concatenate([p.fq for p in parts])
     ft = np.concatenate([p.ft for p in parts])
-    key = np.concatenate([p.key for p in parts])
-    # The same landmark pair found by two neighbouring shifts counts once.
-    _, keep = np.unique(key, return_index=True)
+    # The same landmark found by two neighbouring shifts counts once.
+    _, keep = np.unique(np.stack([tq, tt, dq, fq.astype(np.float64), ft.astype(np.float64)]), axis=1,
+                        return_index=True)
     keep.sort()
-    return _Matches(tq=tq[keep], tt=tt[keep], dq=dq[keep], fq=fq[keep], ft=ft[keep], key=key[keep])
+    return _Matches(tq=tq[keep], tt=tt[keep], dq=dq[keep], fq=fq[keep], ft=ft[keep])
 
 
 def _fit_line(tq: np.ndarray, tt: np.ndarray, scale: float, offset: float) -> tuple[float, float]:
@@ -134,33 +129,9 @@ def _fit_line(tq: np.ndarray, tt: np.ndarray, scale: float, offset: float) -> tu
     return scale, float(np.mean(tt - scale * tq)) if len(tq) else offset
 
 
-def _extend_edges(runs: list[tuple[float, float, float, float, int]], source: AudioFingerprint,
-                  target: AudioFingerprint, source_end: float) -> list[AlignedRun]:
-    """Runs ``(s0, s1, slope, intercept, votes)`` in frames, edges extended (EDGE_GAP_FRAMES), in seconds."""
-    s_first = float(source.frames[0]) if len(source) else 0.0
-    s_last = min(float(source.frames[-1]) + WINDOW_FRAMES, source_end) if len(source) else source_end
-    t_last = float(target.frames[-1]) + WINDOW_FRAMES if len(target) else 0.0
-    out: list[AlignedRun] = []
-    for k, (s0, s1, slope, intercept, votes) in enumerate(runs):
-        others = [r for j, r in enumerate(runs) if j != k]
-        lo = max(s_first, -intercept / slope)
-        if lo < s0 and s0 - lo <= EDGE_GAP_FRAMES and not any(o[1] > lo and o[0] < s0 for o in others):
-            s0 = lo
-        hi = min(s_last, (t_last - intercept) / slope)
-        if hi > s1 and hi - s1 <= EDGE_GAP_FRAMES and not any(o[0] < hi and o[1] > s1 for o in others):
-            s1 = hi
-        out.append(AlignedRun(
-            source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
-            target_start=(slope * s0 + intercept) * FRAME_SECONDS,
-            target_end=(slope * s1 + intercept) * FRAME_SECONDS, votes=votes,
-        ))
-    return out
-
-
-def _peel_runs(m: _Matches, scale: float, source: AudioFingerprint, target: AudioFingerprint,
-               source_end: float) -> tuple[list[AlignedRun], float, float]:
+def _peel_runs(m: _Matches, scale: float, source_end: float) -> tuple[list[AlignedRun], float, float]:
     """Peel offset lines off the matches, strongest first; split each into runs at long gaps."""
-    runs: list[tuple[float, float, float, float, int]] = []
+    runs: list[AlignedRun] = []
     alive = np.ones(len(m.tq), dtype=bool)
     first_line: tuple[float, float] | None = None
     for _ in range(MAX_LINES):
@@ -188,9 +159,13 @@ def _peel_runs(m: _Matches, scale: float, source: AudioFingerprint, target: Audi
                 continue
             s0 = float(m.tq[run].min())
             s1 = min(float((m.tq[run] + m.dq[run]).max()) + WINDOW_FRAMES, source_end)
-            runs.append((s0, s1, slope, intercept, votes))
+            runs.append(AlignedRun(
+                source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
+                target_start=(slope * s0 + intercept) * FRAME_SECONDS,
+                target_end=(slope * s1 + intercept) * FRAME_SECONDS, votes=votes,
+            ))
     slope, intercept = first_line if first_line else (scale, 0.0)
-    return _extend_edges(runs, source, target, source_end), slope, intercept
+    return runs, slope, intercept
 
 
 def _overlap_run(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept: float,
@@ -256,7 +231,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     parts = [found[(shift + d, lookup_scale)] if stride == 1 and (shift + d, lookup_scale) in found
              else _lookup(source, target, shift + d, lookup_scale) for d in (-0.5, 0.0, 0.5)]
     matches = _merge(parts)
-    runs, slope, intercept = _peel_runs(matches, vote_scale, source, target, source.duration_s / FRAME_SECONDS)
+    runs, slope, intercept = _peel_runs(matches, vote_scale, source.duration_s / FRAME_SECONDS)
     if not runs:
         result.votes = votes
         return result

@@ -9,7 +9,7 @@ from medialayer.media.audio.spectrogram import FLOOR_DB
 # Neighbourhood a peak must dominate (frames x bands, each side). +-3 bands = +-1/8 octave keeps
 # neighbouring partials of a chord; +-4 frames (+-128 ms) keeps note onsets. Together with
 # MAX_PEAKS_PER_FRAME they set the density measured in docs/benchmarks.md (peaks/s, bytes/min).
-PEAK_HALF_FRAMES = 2
+PEAK_HALF_FRAMES = 3
 PEAK_HALF_BANDS = 2
 # Background for prominence: a box of +-BG_HALF_FRAMES x +-BG_HALF_BANDS around the peak.
 BG_HALF_FRAMES = 16
@@ -17,7 +17,7 @@ BG_HALF_BANDS = 12
 # A peak must stand this far above its background (dB): flat noise rarely does, partials do.
 MIN_PROMINENCE_DB = 6.0
 # At most this many peaks per frame (the most prominent ones).
-MAX_PEAKS_PER_FRAME = 8
+MAX_PEAKS_PER_FRAME = 5
 # Sub-band precision stored for each peak: 1/8 band = 1/192 octave.
 FREQ_SUBSTEPS = 8
 
