@@ -47,6 +47,14 @@ def _filterbank() -> np.ndarray:
 
 
 @cache
+def band_bins() -> np.ndarray:
+    """Effective number of independent FFT bins each band averages (1 / sum of squared weights):
+    a noise band's level fluctuates as 1 / sqrt of it, so low, narrow bands are the spiky ones."""
+    w = _filterbank().astype(np.float64)
+    return (1.0 / np.sum(w**2, axis=0)).astype(np.float32)
+
+
+@cache
 def _window() -> np.ndarray:
     return np.hanning(N_FFT).astype(np.float32)
 
