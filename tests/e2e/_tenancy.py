@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 import httpx
@@ -25,8 +26,6 @@ class Org:
 
     def invite(self, role: str, email: str | None = None) -> tuple[str, str]:
         """A new member's (user_id, token)."""
-        import secrets
-
         email = email or f"{role}-{secrets.token_hex(4)}@example.com"
         with self.owner as owner:
             body = owner.post("/v1/members", json={"email": email, "role": role}).json()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from fastapi import Request
 from pydantic import ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from medialayer.errors import MediaLayerError
 from medialayer.logic.media_input import MediaInput
 from medialayer.models.match import MatchRequest
 
 
-async def _side(form, name: str) -> MediaInput:
+async def _side(form: FormData, name: str) -> MediaInput:
     value = form.get(name)
     if isinstance(value, UploadFile):
         return MediaInput(field=name, data=await value.read())

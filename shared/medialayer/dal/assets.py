@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from medialayer.dal.clients import client
-from medialayer.dal.table import Table, asset_count_key, asset_key, deserialize, serialize
+from medialayer.dal.table import Table, asset_count_key, asset_key
 from medialayer.errors import MediaLayerError
 from medialayer.models.assets import Asset
 from medialayer.settings import get_settings
@@ -42,18 +42,9 @@ class AssetRepository:
         self.table.delete(asset_key(project_id, asset_id))
 
     def list(self, project_id: str, prefix: str, limit: int, cursor: str | None) -> tuple[list[Asset], str | None]:
-        values = {":p": f"PROJECT#{project_id}#ASSETS", **({":s": prefix} if prefix else {})}
-        kwargs: dict[str, Any] = {
-            "TableName": self.table.name, "IndexName": "gsi1", "Limit": limit, "ScanIndexForward": False,
-            "KeyConditionExpression": "gsi1pk = :p" + (" AND begins_with(gsi1sk, :s)" if prefix else ""),
-            "ExpressionAttributeValues": serialize(values),
-        }
-        if cursor:
-            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, project_id)
-        out = client("dynamodb").query(**kwargs)
-        assets = [Asset.model_validate(deserialize(i)) for i in out.get("Items", [])]
-        last = out.get("LastEvaluatedKey")
-        return assets, _encode_cursor(last) if last else None
+        items, last = self.table.query_gsi1_page(f"PROJECT#{project_id}#ASSETS", prefix, limit=limit,
+                                                 start=_decode_cursor(cursor, project_id) if cursor else None)
+        return [Asset.model_validate(i) for i in items], _encode_cursor(last) if last else None
 
     # -- ready-asset counters per media type (plan caps)
     def add_ready(self, project_id: str, media_type: str, amount: int, limit: int | None) -> int | None:
@@ -65,7 +56,7 @@ class AssetRepository:
 
 
 def _encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(deserialize(key)).encode()).decode()
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
 
 def _decode_cursor(cursor: str, project_id: str) -> dict[str, Any]:
@@ -75,7 +66,7 @@ def _decode_cursor(cursor: str, project_id: str) -> dict[str, Any]:
         raise MediaLayerError("invalid_request", "cursor is not one this API returned") from None
     if not isinstance(key, dict) or key.get("gsi1pk") != f"PROJECT#{project_id}#ASSETS":
         raise MediaLayerError("invalid_request", "cursor is not one this API returned")
-    return serialize(key)
+    return key
 
 
 class MediaStore:

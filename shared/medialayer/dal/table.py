@@ -138,6 +138,22 @@ class Table:
     def delete(self, key: dict[str, str]) -> None:
         self._ddb.delete_item(TableName=self.name, Key=serialize(key))
 
+    def query_gsi1_page(self, gsi1pk: str, sk_prefix: str = "", *, limit: int, newest_first: bool = True,
+                        start: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of a ``gsi1`` partition (optionally narrowed by a sort-key prefix), and the key to
+        continue from (None on the last page). Keys are plain values, not DynamoDB's typed form."""
+        values = {":p": gsi1pk, **({":s": sk_prefix} if sk_prefix else {})}
+        kwargs: dict[str, Any] = {
+            "TableName": self.name, "IndexName": "gsi1", "Limit": limit, "ScanIndexForward": not newest_first,
+            "KeyConditionExpression": "gsi1pk = :p" + (" AND begins_with(gsi1sk, :s)" if sk_prefix else ""),
+            "ExpressionAttributeValues": serialize(values),
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = serialize(start)
+        out = self._ddb.query(**kwargs)
+        last = out.get("LastEvaluatedKey")
+        return [deserialize(i) for i in out.get("Items", [])], deserialize(last) if last else None
+
     def query_gsi1(self, gsi1pk: str) -> list[dict[str, Any]]:
         return self._query({"TableName": self.name, "IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :p",
                             "ExpressionAttributeValues": {":p": {"S": gsi1pk}}})

@@ -18,7 +18,7 @@ from medialayer.dal.assets import AssetRepository, IndexQueue, MediaStore
 from medialayer.dal.tenants import TenantRepository
 from medialayer.dal.uploads import UploadRepository
 from medialayer.errors import MediaLayerError
-from medialayer.fetch.sniff import detect_format, ensure_media_type
+from medialayer.fetch.sniff import detect_format
 from medialayer.logic.media_input import MediaInput, load_media
 from medialayer.logic.plans import catalog, get_plan
 from medialayer.logic.quotas import require_feature
@@ -81,8 +81,12 @@ def project_principal(project_id: str) -> Principal:
                      plan=(org.plan if org else None) or catalog().default)
 
 
-def process_asset(project_id: str, asset_id: str, stored: bool = False) -> Asset | None:
-    """Fingerprint one pending asset; safe to repeat (a finished asset is left as it is)."""
+def process_asset(project_id: str, asset_id: str, stored: bool = False, data: bytes | None = None) -> Asset | None:
+    """Fingerprint one pending asset; safe to repeat (a finished asset is left as it is).
+
+    The bytes come from ``data`` when the caller already holds them, else from the stored upload
+    (``stored``), else from the asset's URL.
+    """
     repo = AssetRepository()
     asset = repo.get(project_id, asset_id)
     if asset is None or asset.status in ("ready", "failed"):
@@ -91,11 +95,12 @@ def process_asset(project_id: str, asset_id: str, stored: bool = False) -> Asset
     asset = _save(repo, asset, status="processing")
     store = MediaStore()
     try:
-        if stored:
+        if data is None and stored:
             data = store.get(MediaStore.original_key(project_id, asset_id))
             if data is None:
                 raise MediaLayerError("fetch_failed", "the uploaded bytes are gone")
-            ensure_media_type(data, asset.media_type.value, "file")
+        if data is not None:
+            load_media(MediaInput(field="file", data=data), asset.media_type, principal)  # cap and medium
         else:
             data = load_media(MediaInput(field="url", reference=asset.source), asset.media_type, principal)
         engine = get_engine(asset.media_type)
@@ -126,7 +131,8 @@ def ingest_object(bucket_key: str, size: int, sequencer: str) -> Asset | None:
         logger.warning("ingest object for an unknown project", extra={"key": bucket_key})
         return None
     uploads = UploadRepository()
-    detected = detect_format(uploads.read_head(bucket_key, SNIFF_BYTES)) if size else None
+    data = uploads.read(bucket_key) if size else b""
+    detected = detect_format(data[:SNIFF_BYTES])
     media_type = detected.media_type if detected else MediaType.image
     # One asset per object version, however often S3's event is delivered.
     asset_id = "ast_" + hashlib.sha256(f"{bucket_key}#{sequencer}".encode()).hexdigest()[:20]
@@ -139,10 +145,8 @@ def ingest_object(bucket_key: str, size: int, sequencer: str) -> Asset | None:
     if detected is None:
         return _save(repo, asset, status="failed",
                      error=ErrorBody(code="unsupported_media", message="not a recognised media file"))
-    data = uploads.read(bucket_key)
-    store = MediaStore()
-    store.put(MediaStore.original_key(project_id, asset_id), data)
-    return process_asset(project_id, asset_id, stored=True)
+    # The object stays where it was put; only its fingerprint is stored.
+    return process_asset(project_id, asset_id, data=data)
 
 
 def _save(repo: AssetRepository, asset: Asset, **changes: Any) -> Asset:

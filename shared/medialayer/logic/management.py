@@ -107,23 +107,23 @@ class Management:
 
     def rotate_key(self, project_id: str, key_id: str) -> KeyCreated:
         """A new key with the same name, scopes and expiry; the old one is revoked."""
-        old = self._key(project_id, key_id)
+        old, _ = self._key(project_id, key_id)
         created = self.create_key(project_id, KeyCreate(name=old.name, scopes=old.scopes, expires_at=old.expires_at))
         self.revoke_key(project_id, key_id)
         return created
 
     def revoke_key(self, project_id: str, key_id: str) -> None:
-        self._key(project_id, key_id)
-        _, secret_hash = self.tenants.find_api_key(project_id, key_id) or (None, "")
+        _, secret_hash = self._key(project_id, key_id)
         self.tenants.revoke_api_key(secret_hash, datetime.now(UTC))
         forget_cached_credentials()
 
-    def _key(self, project_id: str, key_id: str) -> ApiKey:
+    def _key(self, project_id: str, key_id: str) -> tuple[ApiKey, str]:
+        """A live key of one of the caller's projects, with the hash its record is stored under."""
         require_permission(self.caller, "keys:manage")
         found = self.tenants.find_api_key(self.project(project_id).project_id, key_id)
         if found is None or found[0].revoked:
             raise MediaLayerError("not_found", f"key {key_id} not found")
-        return found[0]
+        return found
 
     # -- plan
     def plan(self) -> tuple[str, Plan]:
