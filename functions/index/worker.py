@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from medialayer.api.lambda_entry import s3_objects, sqs_handler
 from medialayer.dal.idempotency import idempotency_layer
 from medialayer.logic.indexing import ingest_object, process_asset
+from medialayer.logic.library_index import compact
 from medialayer.observability import metrics
 
 # A redelivered S3 event must not index the same object twice (queued assets are idempotent by id).
@@ -26,6 +27,9 @@ def _ingest(event: dict[str, Any]) -> dict[str, Any]:
 
 def _handle(record: SQSRecord) -> None:
     body = json.loads(record.body)
+    if "compact" in body:  # queued by add_to_index once a project's index has many small segments
+        compact(body["compact"]["project_id"], body["compact"]["media_type"])
+        return
     if "asset_id" not in body:
         for obj in s3_objects(body):  # ObjectCreated under ingest/
             _ingest(event=obj)

@@ -33,6 +33,11 @@ class AssetRepository:
         item = self.table.get(asset_key(project_id, asset_id), consistent=True)
         return Asset.model_validate(item) if item else None
 
+    def get_many(self, project_id: str, asset_ids: list[str]) -> list[Asset]:
+        if not asset_ids:
+            return []
+        return [Asset.model_validate(i) for i in self.table.batch_get([asset_key(project_id, a) for a in asset_ids])]
+
     def save(self, asset: Asset) -> None:
         """Overwrite an existing record (status changes move it in the listing index too)."""
         values = {**asset.model_dump(mode="json"), "gsi1sk": _list_sort_key(asset)}

@@ -6,6 +6,7 @@ below are the only place key formats are spelled.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -49,6 +50,10 @@ def asset_count_key(project_id: str) -> dict[str, str]:
     return {"pk": f"PROJECT#{project_id}", "sk": "ASSETCOUNT"}
 
 
+def index_manifest_key(project_id: str, media_type: str) -> dict[str, str]:
+    return {"pk": f"PROJECT#{project_id}", "sk": f"INDEX#{media_type}"}
+
+
 def usage_key(project_id: str, period: str) -> dict[str, str]:
     return {"pk": f"PROJECT#{project_id}", "sk": f"USAGE#{period}"}
 
@@ -61,8 +66,19 @@ def alert_key(project_id: str, period: str, quota: str, percent: int) -> dict[st
     return {"pk": f"PROJECT#{project_id}", "sk": f"ALERT#{period}#{quota}#{percent:03d}"}
 
 
+def _dynamo_value(value: Any) -> Any:
+    """DynamoDB numbers are decimals: floats (durations) go in through their shortest repr."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _dynamo_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dynamo_value(v) for v in value]
+    return value
+
+
 def serialize(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+    return {k: _serializer.serialize(_dynamo_value(v)) for k, v in item.items() if v is not None}
 
 
 def deserialize(item: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +107,7 @@ class Table:
 
     def update(self, key: dict[str, str], values: dict[str, Any], *, if_exists: bool = True) -> None:
         names = {f"#f{i}": name for i, name in enumerate(values)}
-        vals = {f":v{i}": _serializer.serialize(v) for i, v in enumerate(values.values())}
+        vals = {f":v{i}": _serializer.serialize(_dynamo_value(v)) for i, v in enumerate(values.values())}
         extra: dict[str, Any] = {}
         if if_exists:
             extra["ConditionExpression"] = "attribute_exists(pk)"
@@ -103,6 +119,31 @@ class Table:
             ExpressionAttributeValues=vals,
             **extra,
         )
+
+    def update_expression(self, key: dict[str, str], expression: str, names: dict[str, str],
+                          values: dict[str, Any] | None = None, *, condition: str | None = None) -> bool:
+        """A raw update; False when ``condition`` did not hold."""
+        kwargs: dict[str, Any] = {"ExpressionAttributeNames": names}
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            self._ddb.update_item(TableName=self.name, Key=serialize(key), UpdateExpression=expression, **kwargs)
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """Items of ``keys`` that exist (consistent reads, any order)."""
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):  # BatchGetItem's limit
+            request = {self.name: {"Keys": [serialize(k) for k in keys[start:start + 100]], "ConsistentRead": True}}
+            while request:
+                out = self._ddb.batch_get_item(RequestItems=request)
+                items.extend(deserialize(i) for i in out.get("Responses", {}).get(self.name, []))
+                request = out.get("UnprocessedKeys") or {}
+        return items
 
     def increment(self, key: dict[str, str], counter: str, amount: int, *, limit: int | None,
                   extra: dict[str, Any] | None = None) -> int | None:

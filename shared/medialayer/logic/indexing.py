@@ -19,6 +19,7 @@ from medialayer.dal.tenants import TenantRepository
 from medialayer.dal.uploads import UploadRepository
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.sniff import detect_format
+from medialayer.logic.library_index import add_to_index, remove_from_index
 from medialayer.logic.media_input import MediaInput, load_media
 from medialayer.logic.plans import catalog, get_plan
 from medialayer.logic.quotas import require_feature
@@ -115,6 +116,7 @@ def process_asset(project_id: str, asset_id: str, stored: bool = False, data: by
     except MediaLayerError as exc:
         logger.info("asset failed", extra={"asset_id": asset_id, "code": exc.code})
         return _save(repo, asset, status="failed", error=ErrorBody(code=exc.code, message=exc.message))
+    add_to_index(project_id, asset.media_type, asset_id, fingerprint)  # searchable before it reads ready
     return _save(repo, asset, status="ready", bytes=len(data), duration_s=getattr(fingerprint, "duration_s", None))
 
 
@@ -176,6 +178,7 @@ def delete_asset(principal: Principal, asset_id: str) -> None:
     """Gone from the library at once: record, original bytes and fingerprint."""
     repo = AssetRepository()
     asset = get_asset(principal, asset_id)
+    remove_from_index(principal.project_id, asset.media_type, asset_id)  # unsearchable first
     repo.delete(principal.project_id, asset_id)
     if asset.status == "ready":
         repo.add_ready(principal.project_id, asset.media_type.value, -1, None)

@@ -3,6 +3,9 @@
 An engine turns bytes into a decoded form, a decoded form into a fingerprint, and two fingerprints
 into a ``Comparison``. The match endpoint, workers and search are written once against this
 interface; a new medium adds a folder under ``medialayer/media`` and one line in ``registry.py``.
+
+Search adds the index half: ``CandidateIndex`` turns fingerprints into rows of an index segment
+and finds, among a segment's assets, the few worth an exact ``compare`` with a query.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
+
+import numpy as np
 
 from medialayer.models.common import MediaType
 from medialayer.models.match import Confidence, Segment
@@ -26,6 +31,37 @@ class Comparison:
     segments: list[Segment] = field(default_factory=list)
     # Engine-specific evidence (distances, which orientation matched...), for logs and benchmarks.
     details: dict[str, Any] = field(default_factory=dict)
+
+
+# Rows of one asset (or of a segment): table name -> column name -> array, every column of a table
+# with the same length. Segments store these tables; merging segments concatenates them.
+Tables = dict[str, dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An asset an index found for a query: its position in the segment and index-stage evidence
+    (higher is better; it only ranks, within one medium, which assets get an exact compare)."""
+
+    asset: int
+    evidence: float
+
+
+class CandidateIndex(ABC, Generic[FingerprintT]):
+    """An in-memory search structure over one index segment's rows of one medium."""
+
+    @staticmethod
+    @abstractmethod
+    def rows(fingerprint: FingerprintT) -> Tables:
+        """What one asset contributes to a segment (no ``asset`` column: the segment adds it)."""
+
+    @abstractmethod
+    def __init__(self, tables: Tables, n_assets: int) -> None:
+        """Build the search structure from a segment's tables (``asset`` column included)."""
+
+    @abstractmethod
+    def candidates(self, query: Any, limit: int) -> list[Candidate]:
+        """The ``limit`` assets most likely to match ``query``, best first."""
 
 
 class MediaEngine(ABC, Generic[DecodedT, FingerprintT]):
@@ -55,6 +91,10 @@ class MediaEngine(ABC, Generic[DecodedT, FingerprintT]):
     @abstractmethod
     def from_bytes(self, blob: bytes) -> FingerprintT:
         """The inverse of ``to_bytes``."""
+
+    def index_type(self) -> type[CandidateIndex]:
+        """The medium's index, for search; a medium without one cannot be indexed."""
+        raise NotImplementedError(f"{self.media_type.value} has no search index")
 
     def fingerprint_bytes(self, data: bytes) -> FingerprintT:
         return self.fingerprint(self.decode(data))

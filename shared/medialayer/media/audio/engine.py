@@ -13,6 +13,7 @@ from medialayer.media.audio.fingerprint import (
     fingerprint_from_bytes,
     fingerprint_to_bytes,
 )
+from medialayer.media.audio.index import AudioIndex
 from medialayer.media.base import Comparison, MediaEngine
 from medialayer.models.common import MediaType
 from medialayer.models.match import Segment
@@ -40,6 +41,9 @@ class AudioEngine(MediaEngine[AudioSignal, AudioFingerprint]):
 
     def fingerprint(self, decoded: AudioSignal) -> AudioFingerprint:
         return compute_fingerprint(decoded)
+
+    def index_type(self) -> type[AudioIndex]:
+        return AudioIndex
 
     def to_bytes(self, fingerprint: AudioFingerprint) -> bytes:
         return fingerprint_to_bytes(fingerprint)

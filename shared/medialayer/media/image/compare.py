@@ -36,7 +36,7 @@ ORIENTATION_PENALTY = np.array([0, 0, 10, 10, 10, 10, 10, 10], dtype=np.float32)
 FLAT_KNOTS = ((0, 1.0), (4, 0.9), (8, 0.85), (16, 0.5), (48, 0.0))
 
 
-def _calibrate(distance: float, knots: tuple[tuple[float, float], ...]) -> float:
+def calibrate(distance: float, knots: tuple[tuple[float, float], ...]) -> float:
     xs, ys = zip(*knots, strict=True)
     return float(np.interp(distance, xs, ys))
 
@@ -46,7 +46,7 @@ def compare_images(a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
         if a.has_detail or b.has_detail:
             return Comparison(similarity=0.0, details={"evidence": "detail_mismatch"})
         diff = float(np.abs(a.thumb.astype(np.int16) - b.thumb.astype(np.int16)).mean())
-        return Comparison(similarity=round(_calibrate(diff, FLAT_KNOTS), 4),
+        return Comparison(similarity=round(calibrate(diff, FLAT_KNOTS), 4),
                           details={"evidence": "flat_thumbnail", "thumb_difference": round(diff, 2)})
     # (windows of a, orientations, windows of b)
     distances = hamming(a.hashes[0][:, None, None, :], b.hashes[None, :, :, :])
@@ -59,8 +59,8 @@ def compare_images(a: ImageFingerprint, b: ImageFingerprint) -> Comparison:
     effective = distances - bonus
     best = np.unravel_index(int(effective.argmin()), effective.shape)
     window = float(effective[best])
-    full_similarity = _calibrate(full, FULL_KNOTS)
-    window_similarity = _calibrate(window, WINDOW_KNOTS)
+    full_similarity = calibrate(full, FULL_KNOTS)
+    window_similarity = calibrate(window, WINDOW_KNOTS)
     use_full = full_similarity >= window_similarity
     orientation = int(distances[0, :, 0].argmin()) if use_full else int(best[1])
     return Comparison(

@@ -8,6 +8,7 @@ from medialayer.media.base import Comparison, MediaEngine
 from medialayer.media.image import fingerprint as fp
 from medialayer.media.image.compare import compare_images
 from medialayer.media.image.decode import DecodedImage, decode_image
+from medialayer.media.image.index import ImageIndex
 from medialayer.models.common import MediaType
 
 
@@ -25,6 +26,9 @@ class ImageEngine(MediaEngine[DecodedImage, fp.ImageFingerprint]):
 
     def compare(self, source: fp.ImageFingerprint, target: fp.ImageFingerprint) -> Comparison:
         return compare_images(source, target)
+
+    def index_type(self) -> type[ImageIndex]:
+        return ImageIndex
 
     def to_bytes(self, fingerprint: fp.ImageFingerprint) -> bytes:
         return fp.to_bytes(fingerprint)

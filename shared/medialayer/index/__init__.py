@@ -1,0 +1,1 @@
+"""Index segments: immutable, mergeable files of fingerprint rows that search loads and caches."""

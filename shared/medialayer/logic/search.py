@@ -1,0 +1,111 @@
+"""One-to-many search: a query against the ready assets of the caller's project.
+
+Two stages. Each live index segment proposes candidates (``CandidateIndex``: bucket lookups and
+offset votes, milliseconds); the best few get the same exact ``compare`` as the match endpoint,
+so a search's similarity, confidence and segments are the ones ``/{type}/match`` would return
+for that pair. Only assets whose record is ready in this project are returned.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from time import perf_counter
+from typing import Any
+
+from medialayer.dal.assets import AssetRepository, MediaStore
+from medialayer.errors import MediaLayerError
+from medialayer.index.cache import fingerprints, segments
+from medialayer.logic.media_input import MediaInput, load_media
+from medialayer.logic.quotas import admit_search, charge_search_bytes, require_feature
+from medialayer.media.base import MediaEngine
+from medialayer.media.registry import available_media_types, get_engine
+from medialayer.models.common import MediaType
+from medialayer.models.match import Segment
+from medialayer.models.search import SearchMatch, SearchOptions, SearchQueryInfo, SearchResponse
+from medialayer.models.tenancy import Principal
+
+# Each segment proposes up to this many candidates; at most VERIFY_AT_LEAST + top_k are verified.
+CANDIDATES_PER_SEGMENT = 50
+VERIFY_AT_LEAST = 10
+
+_io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search-io")
+
+
+def search(principal: Principal, media_type: MediaType, query: MediaInput, options: SearchOptions) -> SearchResponse:
+    targets = options.media_types or [media_type]
+    for target in targets:
+        if target != media_type:
+            raise MediaLayerError("invalid_request",
+                                  f"searching {target.value} assets with a {media_type.value} query is not available")
+        if target not in available_media_types():
+            raise MediaLayerError("not_found", f"{target.value} search is not available yet")
+    query.validate()
+    for target in targets:
+        require_feature(principal, target, "search")
+    admit_search(principal, media_type)
+    data = load_media(query, media_type, principal)
+    charge_search_bytes(principal, len(data))
+    started = perf_counter()
+    engine = get_engine(media_type)
+    fingerprint = engine.fingerprint_bytes(data)
+    threshold = engine.default_threshold if options.threshold is None else options.threshold
+    matches: list[SearchMatch] = []
+    for target in targets:
+        matches += _search_index(principal.project_id, get_engine(target), fingerprint, threshold, options)
+    matches.sort(key=lambda m: (-m.similarity, -(m.coverage or 0.0), m.asset_id))
+    return SearchResponse(
+        media_type=media_type, processing_time_ms=round((perf_counter() - started) * 1000),
+        query=SearchQueryInfo(bytes=len(data), duration_s=getattr(fingerprint, "duration_s", None)),
+        matches=matches[: options.top_k],
+    )
+
+
+def _search_index(project_id: str, engine: MediaEngine, query: Any, threshold: float,
+                  options: SearchOptions) -> list[SearchMatch]:
+    media_type = engine.media_type.value
+    live, manifest = segments.live(project_id, media_type, engine.index_type())
+    evidence: dict[str, float] = {}
+    for segment in live:
+        for candidate in segment.index.candidates(query, CANDIDATES_PER_SEGMENT):
+            asset_id = segment.asset_ids[candidate.asset]
+            if asset_id not in manifest.tombstones and candidate.evidence > evidence.get(asset_id, -1.0):
+                evidence[asset_id] = candidate.evidence
+    shortlist = sorted(evidence, key=lambda a: -evidence[a])[: options.top_k + VERIFY_AT_LEAST]
+    store = MediaStore()
+
+    def verify(asset_id: str) -> tuple[str, float, list[Segment]] | None:
+        key = (project_id, media_type, asset_id)
+        stored = fingerprints.get(key, lambda: _load(store, engine, project_id, asset_id))
+        if stored is None:
+            return None  # deleted since the manifest was read
+        comparison = engine.compare(query, stored)
+        return asset_id, round(min(1.0, max(0.0, comparison.similarity)), 4), comparison.segments
+
+    verified = [v for v in _io.map(verify, shortlist) if v is not None and v[1] >= threshold]
+    duration = getattr(query, "duration_s", None)
+    found = []
+    for asset_id, similarity, matched in verified:
+        coverage = None if duration is None else _coverage(matched, duration)
+        if coverage is None or coverage >= options.min_coverage:
+            found.append((asset_id, similarity, coverage, matched))
+    records = {a.asset_id: a for a in AssetRepository().get_many(project_id, [f[0] for f in found])}
+    return [SearchMatch(asset_id=asset_id, name=records[asset_id].name, media_type=engine.media_type,
+                        similarity=similarity, coverage=coverage, matched_segments=matched)
+            for asset_id, similarity, coverage, matched in found
+            if asset_id in records and records[asset_id].status == "ready"]
+
+
+def _load(store: MediaStore, engine: MediaEngine, project_id: str, asset_id: str) -> Any:
+    blob = store.get(MediaStore.fingerprint_key(project_id, engine.media_type.value, asset_id))
+    return None if blob is None else engine.from_bytes(blob)
+
+
+def _coverage(matched: list[Segment], duration: float) -> float:
+    """Share of the query's duration inside the union of its matched segments."""
+    covered, reach = 0.0, 0.0
+    for start, end in sorted((s.source_start, s.source_end) for s in matched):
+        start = max(start, reach)
+        if end > start:
+            covered += end - start
+            reach = end
+    return round(min(1.0, covered / duration), 4) if duration > 0 else 0.0

@@ -1,0 +1,65 @@
+"""Index segments and the per-medium candidate indexes, without AWS."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from medialayer.index.segment import Segment
+from medialayer.media.registry import get_engine
+from tests.conftest import encode, synthetic_photo
+from tests.unit._audio_fixtures import RATE, synth_music
+from tests.unit._audio_fixtures import encode as encode_audio
+
+
+def _rows(n: int) -> dict:
+    return {"codes": {"code": np.full((n, 4), n, np.uint64), "window": np.arange(n, dtype=np.uint8)}}
+
+
+def test_segments_round_trip_merge_and_drop_removed_assets() -> None:
+    first = Segment.of([("a", _rows(2)), ("b", _rows(3))])
+    second = Segment.of([("c", _rows(1)), ("a", _rows(4))])  # "a" indexed again (a retried worker)
+    loaded = Segment.from_bytes(first.to_bytes())
+    assert loaded.asset_ids.tolist() == ["a", "b"]
+    assert loaded.tables["codes"]["asset"].tolist() == [0, 0, 1, 1, 1]
+    merged = Segment.merge([loaded, second], removed={"b"})
+    assert sorted(merged.asset_ids.tolist()) == ["a", "c"]
+    by_asset = {merged.asset_ids[i]: int((merged.tables["codes"]["asset"] == i).sum()) for i in range(len(merged))}
+    assert by_asset == {"a": 4, "c": 1}  # the later copy of "a" won, b's rows are gone
+    assert len(Segment.merge([first], removed={"a", "b"})) == 0
+
+
+def test_image_index_ranks_the_original_first_for_edited_copies() -> None:
+    engine = get_engine("image")
+    seeds = list(range(300, 320))
+    segment = Segment.of([(f"p{s}", engine.index_type().rows(engine.fingerprint_bytes(encode(synthetic_photo(s)))))
+                          for s in seeds])
+    index = engine.index_type()(segment.tables, len(segment))
+    for seed in (300, 307, 319):
+        photo = synthetic_photo(seed)
+        for query in (ImageOps.mirror(photo), photo.crop((64, 48, 576, 432)), photo.resize((200, 150))):
+            found = index.candidates(engine.fingerprint_bytes(encode(query)), 5)
+            assert found and segment.asset_ids[found[0].asset] == f"p{seed}"
+    assert index.candidates(engine.fingerprint_bytes(encode(synthetic_photo(399))), 5) == []
+
+
+def test_image_index_finds_flat_images_by_colour() -> None:
+    engine = get_engine("image")
+    flat = [Image.new("RGB", (200, 200), colour) for colour in ((250, 20, 20), (20, 20, 250))]
+    segment = Segment.of([(f"f{i}", engine.index_type().rows(engine.fingerprint_bytes(encode(im))))
+                          for i, im in enumerate(flat)])
+    index = engine.index_type()(segment.tables, len(segment))
+    found = index.candidates(engine.fingerprint_bytes(encode(Image.new("RGB", (300, 300), (245, 25, 25)))), 5)
+    assert segment.asset_ids[found[0].asset] == "f0"
+
+
+def test_audio_index_votes_for_the_track_a_clip_was_cut_from() -> None:
+    engine = get_engine("audio")
+    tracks = {seed: synth_music(40.0, seed=seed) for seed in (41, 42, 43, 44)}
+    segment = Segment.of([(f"t{s}", engine.index_type().rows(engine.fingerprint_bytes(encode_audio(t, "flac"))))
+                          for s, t in tracks.items()])
+    index = engine.index_type()(segment.tables, len(segment))
+    clip = tracks[43][int(21.0 * RATE): int(29.0 * RATE)]
+    found = index.candidates(engine.fingerprint_bytes(encode_audio(clip, "mp3")), 5)
+    assert segment.asset_ids[found[0].asset] == "t43"
+    assert found[0].evidence > 3 * max([c.evidence for c in found[1:]], default=1.0)
