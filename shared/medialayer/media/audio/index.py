@@ -22,6 +22,11 @@ from medialayer.media.base import Candidate, CandidateIndex, Tables
 SAMPLING = 8
 # A line needs this many votes to make an asset a candidate (chance lines hold 1-2).
 MIN_VOTES = 3
+# Postings are bucketed by their hashes' top BUCKET_BITS bits (a 128 MB offsets table at most).
+BUCKET_BITS = 24
+# A bucket holding more postings than this is all stop-words (sustained chords, drones): its lookups
+# are skipped, as audfprint caps its hash buckets, so no query pays for the library's hot hashes.
+MAX_POSTINGS_PER_BUCKET = 4096
 # Offsets are voted in bins this wide (frames), so a line's votes split by rounding still meet.
 OFFSET_BIN = 3
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -43,25 +48,40 @@ class AudioIndex(CandidateIndex[AudioFingerprint]):
 
     def __init__(self, tables: Tables, n_assets: int) -> None:
         postings = tables.get("postings", {})
-        hashes = postings.get("hash", np.zeros(0, np.uint32))
-        order = np.argsort(hashes, kind="stable")
-        # Sorted hashes and their postings: 10 bytes a posting, no per-key arrays.
-        self.hashes = np.ascontiguousarray(hashes[order], dtype=np.uint32)
-        self.times = postings.get("time", np.zeros(0, np.uint16))[order]
-        self.asset = postings.get("asset", np.zeros(0, np.int32))[order]
+        hashes = np.ascontiguousarray(postings.get("hash", np.zeros(0, np.uint32)), dtype=np.uint32)
+        times = postings.get("time", np.zeros(0, np.uint16))
+        assets = postings.get("asset", np.zeros(0, np.int32))
+        # Sorted hashes and their postings: 10 bytes a posting, no per-key arrays. Rows already in
+        # hash order (a large compacted segment) skip the sort and its 8-byte-per-posting index.
+        if len(hashes) > 1 and bool((hashes[1:] < hashes[:-1]).any()):
+            order = np.argsort(hashes, kind="stable")
+            hashes, times, assets = hashes[order], times[order], assets[order]
+        self.hashes, self.times, self.asset = hashes, times, assets
+        top = int(hashes[-1]) if len(hashes) else 0
+        self.shift = max(0, top.bit_length() - BUCKET_BITS)
+        self.offsets = np.concatenate([[0], np.cumsum(np.bincount(hashes >> np.uint32(self.shift),
+                                                                  minlength=(top >> self.shift) + 1))])
         self.n_assets = n_assets
 
     def _join(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(query landmark, posting) pairs with equal hashes; -1 hashes take part in nothing."""
+        """(query landmark, posting) pairs with equal hashes; -1 hashes take part in nothing.
+
+        A direct-address table over the hashes' top bits narrows each needle to its bucket (a few
+        dozen postings even at 1,000 hours) and the bucket is compared whole: no binary search
+        over hundreds of millions of postings."""
         query = np.flatnonzero(hashes >= 0)
-        needles = hashes[query].astype(np.uint32)  # same dtype as self.hashes: no copy of the postings
-        order = np.argsort(needles, kind="stable")
-        query, needles = query[order], needles[order]
-        starts = np.searchsorted(self.hashes, needles, side="left")
-        counts = np.searchsorted(self.hashes, needles, side="right") - starts
+        needles = hashes[query]
+        bucket = needles >> self.shift
+        inside = bucket < len(self.offsets) - 1
+        query, needles, bucket = query[inside], needles[inside], bucket[inside]
+        starts = self.offsets[bucket]
+        counts = self.offsets[bucket + 1] - starts
+        counts[counts > MAX_POSTINGS_PER_BUCKET] = 0
         total = int(counts.sum())
         positions = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(total)
-        return np.repeat(query, counts), positions
+        owners = np.repeat(np.arange(len(query)), counts)
+        equal = self.hashes[positions] == needles[owners]
+        return query[owners[equal]], positions[equal]
 
     def candidates(self, query: AudioFingerprint, limit: int) -> list[Candidate]:
         if len(self.hashes) == 0:
