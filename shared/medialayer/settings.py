@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     uploads_bucket: str = Field("medialayer-local-uploads", alias="MEDIALAYER_UPLOADS_BUCKET")
     index_queue_url: str | None = Field(None, alias="MEDIALAYER_INDEX_QUEUE_URL")
     idempotency_table: str = Field("medialayer-local-idempotency", alias="MEDIALAYER_IDEMPOTENCY_TABLE")
+    # Runs bulk jobs; only the bulk API function is given it (the state machine names the step functions).
+    bulk_state_machine_arn: str | None = Field(None, alias="MEDIALAYER_BULK_STATE_MACHINE_ARN")
     aws_region: str = Field("us-east-1", alias="AWS_REGION")
     # Unset in AWS; the local runtime points it at its embedded endpoint, or a user at LocalStack.
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
@@ -48,6 +50,11 @@ class Settings(BaseSettings):
     alerts_topic_arn: str | None = Field(None, alias="MEDIALAYER_ALERTS_TOPIC_ARN")
     # How long a resolved key or token is trusted in-process: a revoked key stops working after this.
     auth_cache_ttl_s: float = Field(5.0, alias="MEDIALAYER_AUTH_CACHE_TTL")
+
+    # Search: segment bytes one search function holds in memory (a shard); larger indexes are split
+    # into shards by segment and searched in parallel by the shard function, results merged.
+    search_shard_bytes: int = Field(2_000_000_000, alias="MEDIALAYER_SEARCH_SHARD_BYTES")
+    search_shard_function: str | None = Field(None, alias="MEDIALAYER_SEARCH_SHARD_FUNCTION")
 
     # Presigned uploads.
     upload_url_ttl_s: int = 3600

@@ -113,8 +113,8 @@ def test_unknown_route_and_method_use_the_envelope(api) -> None:
     _error(api.post("/sculpture/match", json={"source_url": "a", "target_url": "b"}), 400, "invalid_request")
 
 
-def test_media_without_an_engine_yet_is_not_found(api, photos) -> None:
-    _error(_match(api, photos["original"], photos["original"], "/video/match"), 404, "not_found")
+def test_two_photos_are_not_a_video_match(api, photos) -> None:
+    _error(_match(api, photos["original"], photos["original"], "/video/match"), 415, "unsupported_media")
 
 
 def test_missing_and_unknown_keys_are_unauthorized(runtime, photos) -> None:

@@ -129,6 +129,8 @@ def test_other_projects_assets_are_not_found(runtime, api: httpx.Client, photo_u
     assert asset_id not in {a["asset_id"] for a in listed}
 
 
-def test_video_indexing_is_not_available_yet(api: httpx.Client, photo_url: str) -> None:
+def test_a_photo_indexed_as_video_ends_failed_as_unsupported(api: httpx.Client, photo_url: str) -> None:
     response = api.post("/v1/index/video/url", json={"url": photo_url})
-    assert response.status_code == 404
+    assert response.status_code == 202, response.text
+    asset = _wait(api, response.json()["asset_id"])
+    assert asset["status"] == "failed" and asset["error"]["code"] == "unsupported_media"

@@ -139,6 +139,28 @@ def test_the_worker_compacts_once_segments_pile_up(client: httpx.Client, org: Or
     assert [m["asset_id"] for m in body["matches"]] == [ids[1]]
 
 
+def test_an_index_larger_than_a_shard_is_searched_by_the_shard_function(
+        client: httpx.Client, org: Org, photos: dict[int, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from medialayer.logic import search as search_logic
+    from medialayer.settings import get_settings
+
+    manifest = ManifestRepository().get(org.project_id, "image")
+    total = sum(info.bytes for info in manifest.segments.values())
+    monkeypatch.setattr(get_settings(), "search_shard_bytes", max(1, total // 2))  # 2 or 3 shards
+    calls = []
+    real_invoke = search_logic.invoke
+
+    def counted(name: str, event: dict) -> dict:  # the real Lambda invoke, counted
+        calls.append(event["shard"])
+        return real_invoke(name, event)
+
+    monkeypatch.setattr(search_logic, "invoke", counted)
+    for seed, asset_id in photos.items():
+        body = _search_file(client, "image", encode(ImageOps.mirror(synthetic_photo(seed)), quality=70))
+        assert body["matches"][0]["asset_id"] == asset_id
+    assert {n for _, n in calls} == {len(calls) // len(photos)} and len(calls) // len(photos) >= 2
+
+
 def test_an_audio_clip_finds_its_track_with_segments_and_coverage(client: httpx.Client) -> None:
     tracks = {seed: synth_music(30.0, seed=seed) for seed in (31, 32, 33)}
     ids = {seed: _index(client, "audio", f"track-{seed}.ogg", encode_audio(t, "vorbis")) for seed, t in tracks.items()}

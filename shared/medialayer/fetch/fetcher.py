@@ -67,6 +67,7 @@ def fetch_url(
     field: str = "url",
     resolver: Resolver = resolve_host,
     ssl_context: ssl.SSLContext | None = None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> FetchedMedia:
     """Download ``url`` (http or https) and return its body of at most ``max_bytes`` bytes.
 
@@ -75,7 +76,8 @@ def fetch_url(
     ``fetch_failed`` for DNS, connection, TLS and protocol failures, a non-2xx answer, too many
     redirects, or when the whole download outlasts ``settings.fetch_total_timeout_s``. Messages
     start with ``field`` (e.g. ``source_url``) so a client knows which of its URLs failed.
-    ``ssl_context`` replaces the system trust store (tests, private CAs).
+    ``ssl_context`` replaces the system trust store (tests, private CAs). With ``sink``, the body is
+    handed to it chunk by chunk instead of being kept (``data`` is empty): large downloads stream.
     """
     if max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
@@ -88,7 +90,7 @@ def fetch_url(
         addresses = [target.ip] if target.ip is not None else _resolve(resolver, target.host, deadline, label)
         for address in addresses:
             check_address(address, settings.allow_private_networks, field=label, host=target.host)
-        fetch = _Hop(target, addresses, deadline, settings, context, label, max_bytes)
+        fetch = _Hop(target, addresses, deadline, settings, context, label, max_bytes, sink)
         location = fetch.run()
         if location is None:
             return FetchedMedia(data=fetch.body, content_type=fetch.content_type, final_url=target.url)
@@ -149,9 +151,11 @@ class _Hop:
         context: ssl.SSLContext,
         label: str,
         max_bytes: int,
+        sink: Callable[[bytes], None] | None = None,
     ) -> None:
         self.target, self.addresses, self.deadline = target, addresses, deadline
         self.settings, self.context, self.label, self.max_bytes = settings, context, label, max_bytes
+        self.sink = sink
         self.body = b""
         self.content_type: str | None = None
         self.sock: socket.socket | None = None
@@ -260,7 +264,10 @@ class _Hop:
             received += len(chunk)
             if received > self.max_bytes:
                 raise _too_large(self.label, self.max_bytes)
-            chunks.append(chunk)
+            if self.sink is not None:
+                self.sink(chunk)
+            else:
+                chunks.append(chunk)
         if self.expired.is_set():
             raise TimeoutError  # the watchdog's shutdown looks like an end of stream
         if response.length:  # Content-Length promised more than arrived

@@ -7,6 +7,7 @@ retired. Fingerprints of recently verified assets are kept in a small LRU.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,20 +30,30 @@ class LoadedSegment:
     index: CandidateIndex
 
 
+def shard_of(segment_id: str, shards: int) -> int:
+    """Which of ``shards`` search shards holds a segment: stable, so each shard's cache stays warm."""
+    return int(hashlib.blake2b(segment_id.encode(), digest_size=4).hexdigest(), 16) % shards
+
+
 class SegmentCache:
     def __init__(self) -> None:
-        self._segments: dict[tuple[str, str], dict[str, LoadedSegment]] = {}
+        # By (project, media type, shard): in the local runtime one process plays every shard.
+        self._segments: dict[tuple[str, str, tuple[int, int]], dict[str, LoadedSegment]] = {}
         self._lock = threading.Lock()
 
-    def live(self, project_id: str, media_type: str, index_type: type[CandidateIndex]
+    def live(self, project_id: str, media_type: str, index_type: type[CandidateIndex],
+             shard: tuple[int, int] | None = None, manifest: Manifest | None = None
              ) -> tuple[list[LoadedSegment], Manifest]:
-        """The project's live segments of ``media_type``, loading what is new since the last call."""
+        """The project's live segments of ``media_type`` (only shard ``(k, n)``'s, if given), loading
+        what is new since the last call."""
         files = SegmentFiles()
         for attempt in range(2):
-            manifest = ManifestRepository().get(project_id, media_type)
+            if manifest is None or attempt:
+                manifest = ManifestRepository().get(project_id, media_type)
+            wanted = [sid for sid in manifest.segments if shard is None or shard_of(sid, shard[1]) == shard[0]]
             with self._lock:
-                known = dict(self._segments.get((project_id, media_type), {}))
-            missing = [sid for sid in manifest.segments if sid not in known]
+                known = dict(self._segments.get((project_id, media_type, shard or (0, 1)), {}))
+            missing = [sid for sid in wanted if sid not in known]
             blobs = list(_loads.map(files.get, [files.key(project_id, media_type, sid) for sid in missing]))
             if any(b is None for b in blobs) and attempt == 0:
                 continue  # compaction retired a segment between our two reads: read the manifest again
@@ -51,9 +62,9 @@ class SegmentCache:
                     segment = Segment.from_bytes(blob)
                     known[sid] = LoadedSegment(sid, segment.asset_ids.tolist(),
                                                index_type(segment.tables, len(segment)))
-            live = {sid: known[sid] for sid in manifest.segments if sid in known}
+            live = {sid: known[sid] for sid in wanted if sid in known}
             with self._lock:
-                self._segments[(project_id, media_type)] = live
+                self._segments[(project_id, media_type, shard or (0, 1))] = live
             return list(live.values()), manifest
         raise AssertionError("unreachable")
 

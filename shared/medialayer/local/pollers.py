@@ -20,7 +20,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 class SqsPoller:
     def __init__(self, name: str, queue_url: str, queue_arn: str, handler: Handler, *, batch_size: int = 10,
-                 region: str = "us-east-1", retry_after_s: int = 1, timeout_s: float = 60.0) -> None:
+                 region: str = "us-east-1", retry_after_s: int = 1, timeout_s: float = 60.0,
+                 concurrency: int = 1) -> None:
         self.name = name
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -33,18 +34,22 @@ class SqsPoller:
         self.timeout_s = timeout_s
         self.polls = 0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"poller-{name}", daemon=True)
+        # Lambda runs several batches of one event source at once; so do we (bulk jobs queue hundreds).
+        self._threads = [threading.Thread(target=self._run, name=f"poller-{name}-{i}", daemon=True)
+                         for i in range(max(1, concurrency))]
 
     @property
     def ready(self) -> bool:
-        return self._thread.is_alive() and self.polls > 0
+        return all(t.is_alive() for t in self._threads) and self.polls > 0
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -27,6 +27,18 @@ def provision(stack: Stack) -> None:
         _bucket(stack, logical_id)
 
 
+def provision_state_machines(stack: Stack, role_arn: str) -> None:
+    """Create (or update) the template's state machines; their Lambda tasks must exist to run."""
+    sfn = client("stepfunctions")
+    for spec in stack.state_machines():
+        try:
+            sfn.create_state_machine(name=spec.name, definition=spec.definition, roleArn=role_arn, type="STANDARD")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "StateMachineAlreadyExists":
+                raise
+            sfn.update_state_machine(stateMachineArn=spec.arn, definition=spec.definition, roleArn=role_arn)
+
+
 def resolve_existing(stack: Stack) -> None:
     """For an already deployed stack: learn the queue URLs that ``Ref`` stands for."""
     for logical_id in stack.of_type("AWS::SQS::Queue"):

@@ -16,12 +16,15 @@ from medialayer.dal.clients import client, reset_clients
 from medialayer.local.aws_endpoint import EmbeddedAws, free_port
 from medialayer.local.bootstrap import DevCredentials, ensure_dev_tenant
 from medialayer.local.functions import load_handler, load_module
+from medialayer.local.lambdas import execution_role, register_functions
 from medialayer.local.pollers import SqsPoller
-from medialayer.local.provision import provision, resolve_existing
+from medialayer.local.provision import provision, provision_state_machines, resolve_existing
 from medialayer.local.template import LOCAL_ACCOUNT, Stack, load_template
 from medialayer.settings import get_settings
 
 LOCAL_STACK = "medialayer-local"
+# Batches in flight per SQS event source (Lambda runs several at once; one process has one GIL).
+WORKER_CONCURRENCY = 4
 
 
 def merged_environment(stack: Stack) -> dict[str, str]:
@@ -77,6 +80,10 @@ class LocalRuntime:
             provision(self.stack)
         os.environ.update(merged_environment(self.stack))
         get_settings.cache_clear()
+        if self.aws is not None:
+            # Step Functions tasks (bulk jobs) invoke the template's functions, run in this process.
+            register_functions(self.stack)
+            provision_state_machines(self.stack, execution_role(self.stack))
 
         specs = self.stack.functions()
         routers = [r for spec in specs if spec.http_routes for r in load_module(spec).routers]
@@ -86,7 +93,8 @@ class LocalRuntime:
             for queue_id, batch_size in spec.sqs_sources:
                 self.pollers.append(SqsPoller(
                     spec.logical_id, self.stack.ref(queue_id), self.stack.arn(queue_id), load_handler(spec),
-                    batch_size=batch_size, region=region, retry_after_s=self.retry_after_s))
+                    batch_size=batch_size, region=region, retry_after_s=self.retry_after_s,
+                    concurrency=WORKER_CONCURRENCY))
         if self.port == 0:
             self.port = free_port()
         self.credentials = ensure_dev_tenant(self.credentials_path, self.base_url)

@@ -6,6 +6,7 @@ from the template, so the service cannot run differently here than when deployed
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,10 +58,21 @@ class FunctionSpec:
     http_routes: list[tuple[str, str]] = field(default_factory=list)
     # (queue logical id, batch size)
     sqs_sources: list[tuple[str, int]] = field(default_factory=list)
+    name: str = ""  # the physical function name
+    timeout_s: float = 3.0
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    logical_id: str
+    name: str
+    arn: str
+    definition: str  # the ASL JSON, substitutions applied
 
 
 _NAME_PROPERTY = {"AWS::DynamoDB::Table": "TableName", "AWS::S3::Bucket": "BucketName",
-                  "AWS::SQS::Queue": "QueueName", "AWS::SNS::Topic": "TopicName"}
+                  "AWS::SQS::Queue": "QueueName", "AWS::SNS::Topic": "TopicName",
+                  "AWS::Serverless::Function": "FunctionName", "AWS::Serverless::StateMachine": "Name"}
 
 
 class Stack:
@@ -101,6 +113,10 @@ class Stack:
             return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{name}"
         if kind == "AWS::SNS::Topic":
             return f"arn:aws:sns:{self.region}:{self.account}:{name}"
+        if kind == "AWS::Serverless::Function":
+            return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        if kind == "AWS::Serverless::StateMachine":
+            return f"arn:aws:states:{self.region}:{self.account}:stateMachine:{name}"
         raise KeyError(f"no local ARN for {kind}")
 
     def ref(self, name: str) -> str:
@@ -113,8 +129,8 @@ class Stack:
         if name in self.physical_refs:
             return self.physical_refs[name]
         if name in self.resources:
-            # CloudFormation's Ref of a topic is its ARN; of tables, buckets and queues, their name/URL.
-            if self.resources[name]["Type"] == "AWS::SNS::Topic":
+            # CloudFormation's Ref of a topic or state machine is its ARN; of the others, their name/URL.
+            if self.resources[name]["Type"] in ("AWS::SNS::Topic", "AWS::Serverless::StateMachine"):
                 return self.arn(name)
             return self.physical_name(name)
         raise KeyError(f"unresolvable Ref {name}")
@@ -133,7 +149,7 @@ class Stack:
                 logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
                 if attr == "Arn":
                     return self.arn(logical)
-                if attr in ("TopicName", "QueueName"):
+                if attr in ("TopicName", "QueueName", "Name"):
                     return self.physical_name(logical)
                 raise KeyError(f"unsupported GetAtt {logical}.{attr}")
             if fn == "Fn::Sub":
@@ -182,5 +198,23 @@ class Stack:
                 environment={k: str(self.resolve(v)) for k, v in env.items()},
                 http_routes=routes,
                 sqs_sources=sources,
+                name=self.physical_name(logical_id),
+                timeout_s=float(props.get("Timeout", glob.get("Timeout", 3))),
             ))
+        return specs
+
+    def state_machines(self) -> list[StateMachineSpec]:
+        """Step Functions state machines: their ASL from ``DefinitionUri`` (or ``Definition``), with
+        ``DefinitionSubstitutions`` applied as SAM does."""
+        specs = []
+        for logical_id in self.of_type("AWS::Serverless::StateMachine"):
+            props = self.resources[logical_id]["Properties"]
+            if "DefinitionUri" in props:
+                text = (self.template_dir / props["DefinitionUri"]).read_text()
+            else:
+                text = json.dumps(props["Definition"])
+            for key, value in self.resolve(props.get("DefinitionSubstitutions", {})).items():
+                text = text.replace("${" + key + "}", str(value))
+            specs.append(StateMachineSpec(logical_id=logical_id, name=self.physical_name(logical_id),
+                                          arn=self.arn(logical_id), definition=text))
         return specs

@@ -15,15 +15,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from medialayer.dal.assets import AssetRepository, IndexQueue, MediaStore
-from medialayer.dal.tenants import TenantRepository
 from medialayer.dal.uploads import UploadRepository
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.sniff import detect_format
+from medialayer.logic.jobs_progress import save_asset as save_job_asset
 from medialayer.logic.library_index import add_to_index, remove_from_index
 from medialayer.logic.media_input import MediaInput, load_media
-from medialayer.logic.plans import catalog, get_plan
+from medialayer.logic.plans import get_plan
 from medialayer.logic.quotas import require_feature
 from medialayer.logic.secrets import new_id
+from medialayer.logic.tenancy import project_principal
 from medialayer.logic.uploads import SNIFF_BYTES
 from medialayer.media.registry import available_media_types, get_engine
 from medialayer.models.assets import Asset, AssetAccepted, AssetList, IndexUrlRequest
@@ -69,17 +70,6 @@ def submit_upload(principal: Principal, media_type: MediaType, data: bytes, file
     AssetRepository().put(asset)
     IndexQueue().send({"project_id": asset.project_id, "asset_id": asset.asset_id, "stored": True})
     return AssetAccepted(asset_id=asset.asset_id, status=asset.status)
-
-
-def project_principal(project_id: str) -> Principal:
-    """The project's identity and plan for work done on its behalf (workers have no API key)."""
-    tenants = TenantRepository()
-    project = tenants.get_project(project_id)
-    if project is None:
-        raise MediaLayerError("not_found", f"project {project_id} not found")
-    org = tenants.get_organisation(project.org_id)
-    return Principal(key_id=f"worker:{project_id}", project_id=project_id, org_id=project.org_id,
-                     plan=(org.plan if org else None) or catalog().default)
 
 
 def process_asset(project_id: str, asset_id: str, stored: bool = False, data: bytes | None = None) -> Asset | None:
@@ -153,6 +143,8 @@ def ingest_object(bucket_key: str, size: int, sequencer: str) -> Asset | None:
 
 def _save(repo: AssetRepository, asset: Asset, **changes: Any) -> Asset:
     updated = asset.model_copy(update={**changes, "updated_at": datetime.now(UTC)})
+    if updated.job_id:  # a bulk job's row: the status change and the job's counters move together
+        return save_job_asset(asset, updated, repo)
     repo.save(updated)
     return updated
 

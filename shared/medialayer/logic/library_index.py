@@ -2,8 +2,9 @@
 
 A ready asset becomes a one-asset segment plus one manifest update, so it is searchable within
 the time of two writes, without rebuilding anything. Once COMPACT_AT segments are live, the worker
-queues a compaction that merges every segment smaller than LARGE_SEGMENT into one, dropping
-tombstoned rows; large segments are left alone, so ingest cost stays proportional to new data.
+queues a compaction that merges the smallest segments into one of at most LARGE_SEGMENT assets,
+dropping tombstoned rows; large segments are left alone, so ingest cost stays proportional to new
+data and segments stay small enough to spread over search shards (logic/search.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from medialayer.observability import logger
 
 COMPACT_AT = 16
 LARGE_SEGMENT = 100_000
+# One compaction merges at most this many segments: its manifest update names every input (a
+# DynamoDB expression is capped at 4 KB) and a burst of ingest must not make one merge huge.
+MAX_MERGE_INPUTS = 32
 
 _reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="segments")
 
@@ -40,7 +44,10 @@ def add_to_index(project_id: str, media_type: MediaType, asset_id: str, fingerpr
     SegmentFiles().put(SegmentFiles.key(project_id, media_type.value, segment_id), blob)
     manifests = ManifestRepository()
     manifests.add_segment(project_id, media_type.value, segment_id, SegmentInfo(assets=1, bytes=len(blob)))
-    if len(manifests.get(project_id, media_type.value).segments) >= COMPACT_AT:
+    live = len(manifests.get(project_id, media_type.value).segments)
+    # One request per COMPACT_AT // 2 new segments, not one per asset: a bulk job's burst would
+    # otherwise queue hundreds of compactions that mostly lose their races.
+    if live >= COMPACT_AT and live % max(1, COMPACT_AT // 2) == 0:
         IndexQueue().send({"compact": {"project_id": project_id, "media_type": media_type.value}})
 
 
@@ -54,7 +61,14 @@ def compact(project_id: str, media_type: str, large: int = LARGE_SEGMENT) -> str
     manifests = ManifestRepository()
     files = SegmentFiles()
     manifest = manifests.get(project_id, media_type)
-    inputs = sorted(sid for sid, info in manifest.segments.items() if info.assets < large)
+    # Smallest first, while the merged segment stays under ``large`` assets: a shard's unit.
+    inputs, total = [], 0
+    for sid, info in sorted(manifest.segments.items(), key=lambda item: (item[1].assets, item[0])):
+        if info.assets >= large or (inputs and total + info.assets > large) or len(inputs) == MAX_MERGE_INPUTS:
+            break
+        inputs.append(sid)
+        total += info.assets
+    inputs.sort()
     if len(inputs) < 2 and not (inputs and manifest.tombstones):
         return None
     keys = [files.key(project_id, media_type, sid) for sid in inputs]
@@ -78,6 +92,8 @@ def compact(project_id: str, media_type: str, large: int = LARGE_SEGMENT) -> str
             files.delete(files.key(project_id, media_type, new_id))
         return None
     files.delete(*keys)
+    if len(manifest.segments) - len(inputs) + 1 >= COMPACT_AT:  # a backlog past MAX_MERGE_INPUTS: go on
+        IndexQueue().send({"compact": {"project_id": project_id, "media_type": media_type}})
     logger.info("index compacted", extra={"project_id": project_id, "media_type": media_type,
                                           "inputs": len(inputs), "assets": len(merged)})
     return new_id

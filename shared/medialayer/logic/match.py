@@ -14,6 +14,8 @@ from medialayer.models.tenancy import Principal
 
 # Downloads are I/O bound: both sides are fetched at once.
 _downloads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fetch")
+# /video/match also takes a still (where does it appear?) or an audio clip (is it in the soundtrack?).
+_CROSS_MODAL = {MediaType.video: (MediaType.image, MediaType.audio)}
 
 
 def match_pair(media_type: MediaType, source: MediaInput, target: MediaInput, principal: Principal
@@ -22,12 +24,18 @@ def match_pair(media_type: MediaType, source: MediaInput, target: MediaInput, pr
     for side in (source, target):  # malformed or refused URLs are not charged as queries
         side.validate()
     admit_search(principal, media_type)
-    pending = [_downloads.submit(load_media, side, media_type, principal) for side in (source, target)]
+    also = _CROSS_MODAL.get(media_type, ())
+    pending = [_downloads.submit(load_media, side, media_type, principal, also) for side in (source, target)]
     source_bytes, target_bytes = (future.result() for future in pending)
     charge_search_bytes(principal, len(source_bytes) + len(target_bytes))
     # processing_time_ms covers decode + fingerprint + compare, not the downloads (API.md).
     started = perf_counter()
-    comparison = engine.compare(engine.fingerprint_bytes(source_bytes), engine.fingerprint_bytes(target_bytes))
+    if media_type is MediaType.video:
+        from medialayer.media.video.pair import compare_media
+
+        comparison = compare_media(engine, source_bytes, target_bytes)
+    else:
+        comparison = engine.compare(engine.fingerprint_bytes(source_bytes), engine.fingerprint_bytes(target_bytes))
     similarity = round(min(1.0, max(0.0, comparison.similarity)), 4)
     return MatchResponse(
         match=similarity >= engine.default_threshold,
@@ -36,4 +44,7 @@ def match_pair(media_type: MediaType, source: MediaInput, target: MediaInput, pr
         processing_time_ms=round((perf_counter() - started) * 1000),
         media_type=media_type,
         matched_segments=comparison.segments,
+        # Video only; None leaves them out of the body.
+        evidence=comparison.details.get("evidence") if media_type is MediaType.video else None,
+        coverage=comparison.details.get("coverage") if media_type is MediaType.video else None,
     )

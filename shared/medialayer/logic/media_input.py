@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.fetcher import fetch_url
-from medialayer.fetch.sniff import ensure_media_type
+from medialayer.fetch.sniff import SNIFF_BYTES, detect_format, ensure_media_type
 from medialayer.fetch.urls import validate_url
 from medialayer.logic.uploads import UPLOAD_SCHEME, read_upload
 from medialayer.models.common import MediaType
@@ -28,8 +28,9 @@ class MediaInput:
             validate_url(self.reference, field=self.field)
 
 
-def load_media(item: MediaInput, media_type: MediaType, principal: Principal) -> bytes:
-    """Bytes of the given medium, within its cap, recognised from the bytes themselves."""
+def load_media(item: MediaInput, media_type: MediaType, principal: Principal,
+               also: tuple[MediaType, ...] = ()) -> bytes:
+    """Bytes of the given medium (or of one in ``also``), within its cap, recognised from the bytes themselves."""
     max_bytes = get_settings().max_bytes(media_type)
     if item.data is not None:
         data = item.data
@@ -42,5 +43,10 @@ def load_media(item: MediaInput, media_type: MediaType, principal: Principal) ->
         data = read_upload(principal, item.reference, max_bytes, item.field)
     else:
         data = fetch_url(item.reference, max_bytes=max_bytes, field=item.field).data
-    ensure_media_type(data, media_type.value, item.field)
+    try:
+        ensure_media_type(data, media_type.value, item.field)
+    except MediaLayerError:
+        detected = detect_format(data[:SNIFF_BYTES])
+        if detected is None or detected.media_type not in also:
+            raise
     return data

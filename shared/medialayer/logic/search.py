@@ -8,21 +8,28 @@ for that pair. Only assets whose record is ready in this project are returned.
 
 from __future__ import annotations
 
+import base64
+import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 from typing import Any
 
 from medialayer.dal.assets import AssetRepository, MediaStore
+from medialayer.dal.functions import invoke
+from medialayer.dal.index_store import ManifestRepository
 from medialayer.errors import MediaLayerError
 from medialayer.index.cache import fingerprints, segments
 from medialayer.logic.media_input import MediaInput, load_media
 from medialayer.logic.quotas import admit_search, charge_search_bytes, require_feature
-from medialayer.media.base import MediaEngine
+from medialayer.media.base import Comparison, MediaEngine
 from medialayer.media.registry import available_media_types, get_engine
 from medialayer.models.common import MediaType
+from medialayer.models.index import Manifest
 from medialayer.models.match import Segment
 from medialayer.models.search import SearchMatch, SearchOptions, SearchQueryInfo, SearchResponse
 from medialayer.models.tenancy import Principal
+from medialayer.settings import get_settings
 
 # Each segment proposes up to this many candidates; at most VERIFY_AT_LEAST + top_k are verified.
 CANDIDATES_PER_SEGMENT = 50
@@ -32,13 +39,13 @@ _io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search-io")
 
 
 def search(principal: Principal, media_type: MediaType, query: MediaInput, options: SearchOptions) -> SearchResponse:
-    targets = options.media_types or [media_type]
+    targets = list(dict.fromkeys(options.media_types or [media_type]))
     for target in targets:
-        if target != media_type:
-            raise MediaLayerError("invalid_request",
-                                  f"searching {target.value} assets with a {media_type.value} query is not available")
         if target not in available_media_types():
             raise MediaLayerError("not_found", f"{target.value} search is not available yet")
+        if target != media_type and media_type not in get_engine(target).cross_modal_queries:
+            raise MediaLayerError("invalid_request",
+                                  f"{target.value} assets cannot be searched with a {media_type.value} query")
     query.validate()
     for target in targets:
         require_feature(principal, target, "search")
@@ -46,12 +53,12 @@ def search(principal: Principal, media_type: MediaType, query: MediaInput, optio
     data = load_media(query, media_type, principal)
     charge_search_bytes(principal, len(data))
     started = perf_counter()
-    engine = get_engine(media_type)
-    fingerprint = engine.fingerprint_bytes(data)
-    threshold = engine.default_threshold if options.threshold is None else options.threshold
+    fingerprint = get_engine(media_type).fingerprint_bytes(data)
     matches: list[SearchMatch] = []
     for target in targets:
-        matches += _search_index(principal.project_id, get_engine(target), fingerprint, threshold, options)
+        engine = get_engine(target)
+        compare = engine.compare if target == media_type else engine.compare_cross  # cross-modal: its scale
+        matches += _search_index(principal.project_id, engine, media_type, fingerprint, compare, options)
     matches.sort(key=lambda m: (-m.similarity, -(m.coverage or 0.0), m.asset_id))
     return SearchResponse(
         media_type=media_type, processing_time_ms=round((perf_counter() - started) * 1000),
@@ -60,16 +67,54 @@ def search(principal: Principal, media_type: MediaType, query: MediaInput, optio
     )
 
 
-def _search_index(project_id: str, engine: MediaEngine, query: Any, threshold: float,
-                  options: SearchOptions) -> list[SearchMatch]:
-    media_type = engine.media_type.value
-    live, manifest = segments.live(project_id, media_type, engine.index_type())
+def shard_candidates(project_id: str, media_type: MediaType, query: Any, shard: tuple[int, int] = (0, 1),
+                     manifest: Manifest | None = None) -> dict[str, float]:
+    """Candidate assets (id -> evidence) of one shard of a project's index; tombstones left out."""
+    engine = get_engine(media_type)
+    live, manifest = segments.live(project_id, media_type.value, engine.index_type(), shard, manifest)
     evidence: dict[str, float] = {}
     for segment in live:
         for candidate in segment.index.candidates(query, CANDIDATES_PER_SEGMENT):
             asset_id = segment.asset_ids[candidate.asset]
             if asset_id not in manifest.tombstones and candidate.evidence > evidence.get(asset_id, -1.0):
                 evidence[asset_id] = candidate.evidence
+    return evidence
+
+
+def _candidates(project_id: str, engine: MediaEngine, query_type: MediaType, query: Any) -> dict[str, float]:
+    """Every shard's candidates, merged: in this process for an index that fits one shard, else
+    by invoking the shard function once per shard, in parallel."""
+    media_type = engine.media_type
+    manifest = ManifestRepository().get(project_id, media_type.value)
+    settings = get_settings()
+    shards = max(1, math.ceil(sum(i.bytes for i in manifest.segments.values()) / settings.search_shard_bytes))
+    if shards == 1 or not settings.search_shard_function:
+        return shard_candidates(project_id, media_type, query, manifest=manifest)
+    blob = base64.b64encode(get_engine(query_type).to_bytes(query)).decode()
+    events = [{"project_id": project_id, "media_type": media_type.value, "query_type": query_type.value,
+               "shard": [k, shards], "query": blob} for k in range(shards)]
+    merged: dict[str, float] = {}
+    for found in _io.map(lambda event: invoke(settings.search_shard_function, event), events):
+        for asset_id, evidence in found.items():
+            merged[asset_id] = max(evidence, merged.get(asset_id, -1.0))
+    return merged
+
+
+def search_shard(event: dict[str, Any]) -> dict[str, float]:
+    """The shard function's work: one shard's candidates for a serialised query."""
+    media_type = MediaType(event["media_type"])
+    query_type = MediaType(event.get("query_type", media_type))
+    query = get_engine(query_type).from_bytes(base64.b64decode(event["query"]))
+    shard = (int(event["shard"][0]), int(event["shard"][1]))
+    return shard_candidates(event["project_id"], media_type, query, shard)
+
+
+def _search_index(project_id: str, engine: MediaEngine, query_type: MediaType, query: Any,
+                  compare: Callable[[Any, Any], Comparison], options: SearchOptions) -> list[SearchMatch]:
+    media_type = engine.media_type.value
+    # An explicit threshold applies to every medium searched; by default each uses its own.
+    threshold = engine.default_threshold if options.threshold is None else options.threshold
+    evidence = _candidates(project_id, engine, query_type, query)
     shortlist = sorted(evidence, key=lambda a: -evidence[a])[: options.top_k + VERIFY_AT_LEAST]
     store = MediaStore()
 
@@ -78,7 +123,7 @@ def _search_index(project_id: str, engine: MediaEngine, query: Any, threshold: f
         stored = fingerprints.get(key, lambda: _load(store, engine, project_id, asset_id))
         if stored is None:
             return None  # deleted since the manifest was read
-        comparison = engine.compare(query, stored)
+        comparison = compare(query, stored)
         return asset_id, round(min(1.0, max(0.0, comparison.similarity)), 4), comparison.segments
 
     verified = [v for v in _io.map(verify, shortlist) if v is not None and v[1] >= threshold]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from medialayer.dal.tenants import TenantRepository
+from medialayer.errors import MediaLayerError
+from medialayer.logic.plans import catalog
 from medialayer.logic.secrets import (
     API_KEY_PREFIX,
     USER_TOKEN_PREFIX,
@@ -13,7 +15,7 @@ from medialayer.logic.secrets import (
     new_id,
     new_secret,
 )
-from medialayer.models.tenancy import ALL_SCOPES, ApiKey, Organisation, Project, User
+from medialayer.models.tenancy import ALL_SCOPES, ApiKey, Organisation, Principal, Project, User
 
 
 @dataclass(frozen=True)
@@ -56,3 +58,15 @@ def create_api_key(project: Project, name: str, scopes: list[str] | None = None,
     secret = new_secret(API_KEY_PREFIX)
     tenants.put_api_key(key, hash_secret(secret))
     return key, CreatedSecret(key.key_id, secret)
+
+
+def project_principal(project_id: str, actor: str = "worker") -> Principal:
+    """The project's identity and plan for work done on its behalf by ``actor`` (workers and bulk
+    job steps have no API key)."""
+    tenants = TenantRepository()
+    project = tenants.get_project(project_id)
+    if project is None:
+        raise MediaLayerError("not_found", f"project {project_id} not found")
+    org = tenants.get_organisation(project.org_id)
+    return Principal(key_id=f"{actor}:{project_id}", project_id=project_id, org_id=project.org_id,
+                     plan=(org.plan if org else None) or catalog().default)

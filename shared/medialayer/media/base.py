@@ -70,6 +70,8 @@ class MediaEngine(ABC, Generic[DecodedT, FingerprintT]):
     media_type: ClassVar[MediaType]
     # The operating point of the calibrated similarity: ``match`` is ``similarity >= threshold``.
     default_threshold: ClassVar[float]
+    # Media types whose queries this medium's assets can be searched with besides its own.
+    cross_modal_queries: ClassVar[tuple[MediaType, ...]] = ()
 
     @abstractmethod
     def decode(self, data: bytes) -> DecodedT:
@@ -95,6 +97,11 @@ class MediaEngine(ABC, Generic[DecodedT, FingerprintT]):
     def index_type(self) -> type[CandidateIndex]:
         """The medium's index, for search; a medium without one cannot be indexed."""
         raise NotImplementedError(f"{self.media_type.value} has no search index")
+
+    def compare_cross(self, query: Any, stored: FingerprintT) -> Comparison:
+        """A query of one of ``cross_modal_queries`` (its own medium's fingerprint) against a stored
+        fingerprint, on this medium's similarity scale; this medium's index takes such queries too."""
+        raise NotImplementedError(f"{self.media_type.value} takes no cross-modal queries")
 
     def fingerprint_bytes(self, data: bytes) -> FingerprintT:
         return self.fingerprint(self.decode(data))

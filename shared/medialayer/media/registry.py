@@ -21,8 +21,12 @@ def get_engine(media_type: MediaType | str) -> MediaEngine:
         from medialayer.media.audio.engine import AudioEngine
 
         return AudioEngine()
+    if kind is MediaType.video:
+        from medialayer.media.video.engine import VideoEngine
+
+        return VideoEngine()
     raise MediaLayerError("not_found", f"{kind.value} matching is not available yet")
 
 
 def available_media_types() -> list[MediaType]:
-    return [MediaType.image, MediaType.audio]
+    return [MediaType.image, MediaType.audio, MediaType.video]

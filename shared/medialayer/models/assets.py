@@ -28,6 +28,8 @@ class Asset(BaseModel):
     bytes: int | None = None
     duration_s: float | None = None
     source: str | None = None  # the URL or upload it came from
+    job_id: str | None = None  # the bulk job whose row this asset is (its status moves the job's counters)
+    job_row: int | None = None
     created_at: datetime
     updated_at: datetime
     metadata: dict[str, Any] = Field(default_factory=dict)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from medialayer.models.common import MediaType
 
 Confidence = Literal["high", "medium", "low", "none"]
+Evidence = Literal["visual", "audio"]
 
 
 class MatchRequest(BaseModel):
@@ -33,3 +34,15 @@ class MatchResponse(BaseModel):
     processing_time_ms: int
     media_type: MediaType
     matched_segments: list[Segment] = Field(default_factory=list)
+    # Video only (left out of the body when None, so image and audio responses keep the seeds'
+    # exact envelope): which evidence matched, and the share of the source that matched (seed 000).
+    evidence: list[Evidence] | None = None
+    coverage: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @model_serializer(mode="wrap")
+    def _drop_absent_extras(self, handler: SerializerFunctionWrapHandler) -> dict:
+        data = handler(self)
+        for key in ("evidence", "coverage"):
+            if data.get(key, 0) is None:
+                del data[key]
+        return data
