@@ -44,14 +44,19 @@ def api(runtime) -> Iterator[httpx.Client]:
 
 
 class MediaServer:
-    """Serves registered byte strings from 127.0.0.1, so URL-based endpoints can be exercised for real."""
+    """Serves registered byte strings from 127.0.0.1, so URL-based endpoints can be exercised for real.
 
-    def __init__(self) -> None:
+    With a ``gate``, every answer waits until it is set (up to 30 s): work stays in flight meanwhile."""
+
+    def __init__(self, gate: threading.Event | None = None) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
+        self.gate = gate
         files = self.files
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                if gate is not None:
+                    gate.wait(30)
                 if self.path not in files:
                     self.send_error(404)
                     return
@@ -72,6 +77,11 @@ class MediaServer:
     def add(self, path: str, body: bytes, content_type: str = "application/octet-stream") -> str:
         self.files[path] = (body, content_type)
         return self.base_url + path
+
+    def close(self) -> None:
+        if self.gate is not None:
+            self.gate.set()
+        self.server.shutdown()
 
 
 @pytest.fixture(scope="session")

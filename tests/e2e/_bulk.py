@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -37,39 +35,3 @@ def job_assets(runtime: Any, job_id: str) -> list[dict[str, Any]]:
     """Every asset record of a job, read straight from the table (the API lists by type and status)."""
     items = Table().query_prefix(f"PROJECT#{runtime.credentials.project_id}", "ASSET#")
     return [i for i in items if i.get("job_id") == job_id]
-
-
-class GatedMediaServer:
-    """Serves bytes from 127.0.0.1 only once ``gate`` is set: holds rows in the middle of processing."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.gate = threading.Event()
-        files, gate = self.files, self.gate
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                gate.wait(30)
-                body = files.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def add(self, path: str, body: bytes) -> str:
-        self.files[path] = body
-        return self.base_url + path
-
-    def close(self) -> None:
-        self.gate.set()
-        self.server.shutdown()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import time
 
 import httpx
@@ -15,8 +16,8 @@ import pytest
 
 from medialayer.dal.clients import client
 from medialayer.logic.bulk_steps import asset_id_for
-from tests.conftest import encode, synthetic_photo
-from tests.e2e._bulk import GatedMediaServer, assert_counts_add_up, job_assets, wait_for_job
+from tests.conftest import MediaServer, encode, synthetic_photo
+from tests.e2e._bulk import assert_counts_add_up, job_assets, wait_for_job
 
 GOOD, MISSING, PRIVATE, UNSUPPORTED, REPEATED, BAD_TYPE = 100, 50, 40, 40, 40, 30
 
@@ -86,7 +87,7 @@ def test_a_csv_of_a_few_hundred_rows_adds_up(api: httpx.Client, runtime, catalog
 
 
 def test_redelivered_messages_and_a_repeated_fan_out_duplicate_nothing(api: httpx.Client, runtime) -> None:
-    gated = GatedMediaServer()  # rows stay in flight until the gate opens
+    gated = MediaServer(gate=threading.Event())  # rows stay in flight until the gate opens
     try:
         rows = [(gated.add(f"/{i}.jpg", encode(synthetic_photo(800 + i, (160, 120)))), "image", "")
                 for i in range(6)]
