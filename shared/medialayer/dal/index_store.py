@@ -57,16 +57,24 @@ class ManifestRepository:
                                   for k, v in (item.get("segments") or {}).items()},
                         tombstones=set(item.get("tombstones") or ()))
 
-    def add_segment(self, project_id: str, media_type: str, segment_id: str, info: SegmentInfo) -> None:
+    def add_segment(self, project_id: str, media_type: str, segment_id: str, info: SegmentInfo) -> int:
+        """Make a segment live; returns how many segments are live now."""
         key = index_manifest_key(project_id, media_type)
-        self._ensure(key)
-        self.table.update_expression(key, "SET #s.#id = :info", {"#s": "segments", "#id": segment_id},
-                                     {":info": info.model_dump()})
+        update = ("SET #s.#id = :info", {"#s": "segments", "#id": segment_id}, {":info": info.model_dump()})
+        try:
+            item = self.table.update_expression(key, *update)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ValidationException":
+                raise
+            # The project's first segment: the map must exist before a path into it can be set.
+            self.table.update_expression(key, "SET #s = if_not_exists(#s, :empty)", {"#s": "segments"},
+                                         {":empty": {}})
+            item = self.table.update_expression(key, *update)
+        return len((item or {}).get("segments") or {})
 
     def add_tombstones(self, project_id: str, media_type: str, asset_ids: set[str]) -> None:
-        key = index_manifest_key(project_id, media_type)
-        self._ensure(key)
-        self.table.update_expression(key, "ADD #t :ids", {"#t": "tombstones"}, {":ids": set(asset_ids)})
+        self.table.update_expression(index_manifest_key(project_id, media_type), "ADD #t :ids", {"#t": "tombstones"},
+                                     {":ids": set(asset_ids)})
 
     def replace(self, project_id: str, media_type: str, inputs: list[str], segment_id: str | None,
                 info: SegmentInfo | None, applied: set[str]) -> bool:
@@ -90,8 +98,4 @@ class ManifestRepository:
             values[":applied"] = set(applied)
             expression += " DELETE #t :applied"
         return self.table.update_expression(index_manifest_key(project_id, media_type), expression, names,
-                                            values or None, condition=" AND ".join(conditions))
-
-    def _ensure(self, key: dict[str, str]) -> None:
-        """Create the manifest item on first use (a map attribute must exist before a path into it)."""
-        self.table.update_expression(key, "SET #s = if_not_exists(#s, :empty)", {"#s": "segments"}, {":empty": {}})
+                                            values or None, condition=" AND ".join(conditions)) is not None

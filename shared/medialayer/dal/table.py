@@ -121,18 +121,20 @@ class Table:
         )
 
     def update_expression(self, key: dict[str, str], expression: str, names: dict[str, str],
-                          values: dict[str, Any] | None = None, *, condition: str | None = None) -> bool:
-        """A raw update; False when ``condition`` did not hold."""
-        kwargs: dict[str, Any] = {"ExpressionAttributeNames": names}
+                          values: dict[str, Any] | None = None, *, condition: str | None = None
+                          ) -> dict[str, Any] | None:
+        """A raw update: the item as it now is, or None when ``condition`` did not hold."""
+        kwargs: dict[str, Any] = {"ExpressionAttributeNames": names, "ReturnValues": "ALL_NEW"}
         if values:
             kwargs["ExpressionAttributeValues"] = serialize(values)
         if condition:
             kwargs["ConditionExpression"] = condition
         try:
-            self._ddb.update_item(TableName=self.name, Key=serialize(key), UpdateExpression=expression, **kwargs)
+            out = self._ddb.update_item(TableName=self.name, Key=serialize(key), UpdateExpression=expression,
+                                        **kwargs)
         except self._ddb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            return None
+        return deserialize(out.get("Attributes", {}))
 
     def batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
         """Items of ``keys`` that exist (consistent reads, any order)."""

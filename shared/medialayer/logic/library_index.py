@@ -42,9 +42,8 @@ def add_to_index(project_id: str, media_type: MediaType, asset_id: str, fingerpr
     blob = segment.to_bytes()
     segment_id = new_segment_id()
     SegmentFiles().put(SegmentFiles.key(project_id, media_type.value, segment_id), blob)
-    manifests = ManifestRepository()
-    manifests.add_segment(project_id, media_type.value, segment_id, SegmentInfo(assets=1, bytes=len(blob)))
-    live = len(manifests.get(project_id, media_type.value).segments)
+    live = ManifestRepository().add_segment(project_id, media_type.value, segment_id,
+                                            SegmentInfo(assets=1, bytes=len(blob)))
     # One request per COMPACT_AT // 2 new segments, not one per asset: a bulk job's burst would
     # otherwise queue hundreds of compactions that mostly lose their races.
     if live >= COMPACT_AT and live % max(1, COMPACT_AT // 2) == 0:

@@ -14,8 +14,6 @@ from medialayer.models.tenancy import Principal
 
 # Downloads are I/O bound: both sides are fetched at once.
 _downloads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fetch")
-# /video/match also takes a still (where does it appear?) or an audio clip (is it in the soundtrack?).
-_CROSS_MODAL = {MediaType.video: (MediaType.image, MediaType.audio)}
 
 
 def match_pair(media_type: MediaType, source: MediaInput, target: MediaInput, principal: Principal
@@ -24,18 +22,14 @@ def match_pair(media_type: MediaType, source: MediaInput, target: MediaInput, pr
     for side in (source, target):  # malformed or refused URLs are not charged as queries
         side.validate()
     admit_search(principal, media_type)
-    also = _CROSS_MODAL.get(media_type, ())
+    # A medium that takes other media on one side (video: a still or an audio clip) accepts their bytes.
+    also = engine.cross_modal_queries
     pending = [_downloads.submit(load_media, side, media_type, principal, also) for side in (source, target)]
     source_bytes, target_bytes = (future.result() for future in pending)
     charge_search_bytes(principal, len(source_bytes) + len(target_bytes))
     # processing_time_ms covers decode + fingerprint + compare, not the downloads (API.md).
     started = perf_counter()
-    if media_type is MediaType.video:
-        from medialayer.media.video.pair import compare_media
-
-        comparison = compare_media(engine, source_bytes, target_bytes)
-    else:
-        comparison = engine.compare(engine.fingerprint_bytes(source_bytes), engine.fingerprint_bytes(target_bytes))
+    comparison = engine.compare_bytes(source_bytes, target_bytes)
     similarity = round(min(1.0, max(0.0, comparison.similarity)), 4)
     return MatchResponse(
         match=similarity >= engine.default_threshold,

@@ -106,6 +106,11 @@ class MediaEngine(ABC, Generic[DecodedT, FingerprintT]):
     def fingerprint_bytes(self, data: bytes) -> FingerprintT:
         return self.fingerprint(self.decode(data))
 
+    def compare_bytes(self, source: bytes, target: bytes) -> Comparison:
+        """Two media of this type, as the match endpoint receives them (a medium that also takes other
+        media on one side, as video does, reads each side's kind here)."""
+        return self.compare(self.fingerprint_bytes(source), self.fingerprint_bytes(target))
+
     def confidence(self, similarity: float) -> Confidence:
         """Map a calibrated similarity to the envelope's label.
 

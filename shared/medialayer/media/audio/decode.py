@@ -9,6 +9,7 @@ import av
 import numpy as np
 
 from medialayer.errors import MediaLayerError
+from medialayer.media.containers import stated_duration_s
 
 # 8 kHz keeps the 0-4 kHz band where music and speech keep their strongest, most codec-stable
 # partials; higher rates only add peaks that lossy codecs and noise destroy first (docs/benchmarks.md).
@@ -28,15 +29,6 @@ class AudioSignal:
     @property
     def duration_s(self) -> float:
         return len(self.samples) / self.sample_rate
-
-
-def _stated_duration_s(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
-    """The duration the container claims, if any (headers can lie: decoding is capped too)."""
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / 1_000_000
-    return None
 
 
 def _samples(frame: av.AudioFrame) -> np.ndarray:
@@ -63,7 +55,7 @@ def decode_audio(data: bytes, *, max_bytes: int, max_seconds: float, sample_rate
             if not container.streams.audio:
                 raise MediaLayerError("unsupported_media", "the file has no audio track")
             stream = container.streams.audio[0]
-            stated = _stated_duration_s(container, stream)
+            stated = stated_duration_s(container, stream)
             if stated is not None and stated > max_seconds + 0.5:
                 raise MediaLayerError(
                     "duration_too_long", f"audio lasts {stated:.1f} s; the limit is {max_seconds:.0f} s"

@@ -21,6 +21,7 @@ import numpy as np
 
 from medialayer.errors import MediaLayerError
 from medialayer.media.audio.decode import AudioSignal, decode_audio
+from medialayer.media.containers import stated_duration_s
 
 # Frames kept per second of video: 2 keeps segment edges within ~0.5 s and costs little once
 # decoded (docs/benchmarks.md, Video match).
@@ -51,14 +52,6 @@ class DecodedVideo:
     width: int  # display size of the original, after rotation
     height: int
     sampled_fraction: float = 1.0  # share of the packets decoded (below 1 past DENSE_BUDGET)
-
-
-def _stated_duration(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / 1_000_000
-    return None
 
 
 def _thumb_size(width: int, height: int, sar: Fraction | None) -> tuple[int, int]:
@@ -111,7 +104,7 @@ def _decode_frames(data: bytes, max_seconds: float, skip_nonref: bool = True
         if not container.streams.video:
             raise MediaLayerError("unsupported_media", "the file has no video track")
         stream = container.streams.video[0]
-        stated = _stated_duration(container, stream)
+        stated = stated_duration_s(container, stream)
         if stated is not None and stated > max_seconds + 0.5:
             raise MediaLayerError("duration_too_long", f"video lasts {stated:.1f} s; the limit is {max_seconds:.0f} s")
         ctx = stream.codec_context

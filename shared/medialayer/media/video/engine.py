@@ -53,6 +53,12 @@ class VideoEngine(MediaEngine[DecodedVideo, fp.VideoFingerprint]):
     def index_type(self) -> type[VideoIndex]:
         return VideoIndex
 
+    def compare_bytes(self, source: bytes, target: bytes) -> Comparison:
+        """Two videos, or a video and a still or an audio clip (told apart by their bytes)."""
+        from medialayer.media.video.pair import compare_media  # pair imports this module
+
+        return compare_media(self, source, target)
+
     def compare_cross(self, query: Any, stored: fp.VideoFingerprint) -> Comparison:
         """An image fingerprint (where does the still appear?) or an audio one (is it in the soundtrack?)."""
         if isinstance(query, ImageFingerprint):
