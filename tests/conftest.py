@@ -46,15 +46,18 @@ def api(runtime) -> Iterator[httpx.Client]:
 class MediaServer:
     """Serves registered byte strings from 127.0.0.1, so URL-based endpoints can be exercised for real.
 
-    With a ``gate``, every answer waits until it is set (up to 30 s): work stays in flight meanwhile."""
+    With a ``gate``, every answer waits until it is set (up to 30 s): work stays in flight meanwhile.
+    ``requested`` lists the paths asked for, in order (those held at the gate included)."""
 
     def __init__(self, gate: threading.Event | None = None) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
         self.gate = gate
-        files = self.files
+        self.requested: list[str] = []
+        files, requested = self.files, self.requested
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                requested.append(self.path)
                 if gate is not None:
                     gate.wait(30)
                 if self.path not in files:

@@ -139,3 +139,8 @@ def test_a_step_that_keeps_failing_is_retried_then_the_job_fails(api: httpx.Clie
     assert len(calls) == 4  # the first attempt and the state machine's three retries
     assert job["status"] == "failed" and job["error"]["code"] == "internal_error"
     assert "ConnectionError" in job["error"]["message"]
+    # The row's asset was created but never queued: it ends failed, counted and reported, not pending.
+    assert (job["pending"], job["failed"]) == (0, 1)
+    (error,) = job["errors"]
+    assert error["code"] == "not_queued" and error["asset_id"]
+    assert api.get(f"/v1/assets/{error['asset_id']}").json()["status"] == "failed"

@@ -20,14 +20,18 @@ def _list_sort_key(asset: Asset) -> str:
     return f"{asset.media_type.value}#{asset.status}#{asset.created_at.isoformat()}#{asset.asset_id}"
 
 
+def asset_item(asset: Asset) -> dict[str, Any]:
+    """An asset's stored item: its record, keyed, with its place in the listing index."""
+    return {**asset_key(asset.project_id, asset.asset_id), **asset.model_dump(mode="json"),
+            "gsi1pk": f"PROJECT#{asset.project_id}#ASSETS", "gsi1sk": _list_sort_key(asset)}
+
+
 class AssetRepository:
     def __init__(self, table: Table | None = None) -> None:
         self.table = table or Table()
 
     def put(self, asset: Asset) -> None:
-        self.table.put({**asset_key(asset.project_id, asset.asset_id), **asset.model_dump(mode="json"),
-                        "gsi1pk": f"PROJECT#{asset.project_id}#ASSETS", "gsi1sk": _list_sort_key(asset)},
-                       if_absent=True)
+        self.table.put(asset_item(asset), if_absent=True)
 
     def get(self, project_id: str, asset_id: str) -> Asset | None:
         item = self.table.get(asset_key(project_id, asset_id), consistent=True)
@@ -38,23 +42,12 @@ class AssetRepository:
             return []
         return [Asset.model_validate(i) for i in self.table.batch_get([asset_key(project_id, a) for a in asset_ids])]
 
-    def save(self, asset: Asset) -> None:
-        """Overwrite an existing record (status changes move it in the listing index too)."""
-        values = {**asset.model_dump(mode="json"), "gsi1sk": _list_sort_key(asset)}
-        self.table.update(asset_key(asset.project_id, asset.asset_id), values)
-
-    def delete(self, project_id: str, asset_id: str) -> None:
-        self.table.delete(asset_key(project_id, asset_id))
-
     def list(self, project_id: str, prefix: str, limit: int, cursor: str | None) -> tuple[list[Asset], str | None]:
         items, last = self.table.query_gsi1_page(f"PROJECT#{project_id}#ASSETS", prefix, limit=limit,
                                                  start=_decode_cursor(cursor, project_id) if cursor else None)
         return [Asset.model_validate(i) for i in items], _encode_cursor(last) if last else None
 
-    # -- ready-asset counters per media type (plan caps)
-    def add_ready(self, project_id: str, media_type: str, amount: int, limit: int | None) -> int | None:
-        return self.table.increment(asset_count_key(project_id), media_type, amount, limit=limit)
-
+    # -- ready-asset counters per media type (plan caps); they move with status changes (dal/asset_moves.py)
     def ready_counts(self, project_id: str) -> dict[str, int]:
         item = self.table.get(asset_count_key(project_id), consistent=True) or {}
         return {k: int(v) for k, v in item.items() if k not in ("pk", "sk")}

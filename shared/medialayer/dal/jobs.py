@@ -2,7 +2,8 @@
 
 Items (docs/data-model.md): the job ``PROJECT#{p} / JOB#{job}`` holds the counters; each row error is
 ``PROJECT#{p} / JOB#{job}#ERR#{row}``. An asset of a job changes status in one transaction with
-the job's counters (and its error item), so the counters can never disagree with the assets.
+the job's counters (and its error item; dal/asset_moves.py), so the counters can never disagree
+with the assets.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
-from medialayer.dal.assets import _list_sort_key
+from medialayer.dal.assets import asset_item
 from medialayer.dal.clients import client
 from medialayer.dal.table import Table, asset_key, deserialize, serialize
 from medialayer.errors import MediaLayerError
@@ -28,7 +28,7 @@ from medialayer.settings import get_settings
 _BATCH_WRITE = 25  # DynamoDB's BatchWriteItem limit
 _BATCH_GET = 100  # DynamoDB's BatchGetItem limit
 _SQS_BATCH = 10  # SQS's SendMessageBatch limit
-_serializer = TypeSerializer()
+_ROWS_PER_TRANSACTION = 99  # one error item each, plus the job's counters: DynamoDB's 100 items
 
 
 def job_key(project_id: str, job_id: str) -> dict[str, str]:
@@ -42,11 +42,6 @@ def job_error_key(project_id: str, job_id: str, row: int) -> dict[str, str]:
 
 def _jobs_index(project_id: str) -> str:
     return f"PROJECT#{project_id}#JOBS"
-
-
-def _values(values: dict[str, Any]) -> dict[str, Any]:
-    """Expression values, None included (``serialize`` drops None attributes; SET needs them as NULL)."""
-    return {k: _serializer.serialize(_plain(v)) for k, v in values.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -128,50 +123,52 @@ class JobRepository:
             kwargs["ExclusiveStartKey"] = out["LastEvaluatedKey"]
 
     # -- the job's assets
-    def create_assets(self, assets: list[Asset]) -> list[Asset]:
+    def create_assets(self, assets: list[Asset], *, create_missing: bool = True) -> list[Asset]:
         """Create the assets that do not exist yet; return those still waiting for the index queue
-        (new, or pending since an earlier attempt), so a repeated fan-out neither duplicates nor loses one."""
+        (new, or pending since an earlier attempt), so a repeated fan-out neither duplicates nor loses one.
+        With ``create_missing`` False (the chunk's assets were all created before) a missing asset was
+        deleted meanwhile, and stays deleted."""
         waiting: list[Asset] = []
         for start in range(0, len(assets), _BATCH_GET):
             batch = assets[start:start + _BATCH_GET]
             existing = self._existing_status(batch)
-            new = [a for a in batch if a.asset_id not in existing]
-            requests = [{"PutRequest": {"Item": serialize(_plain(_asset_item(a)))}} for a in new]
+            new = [a for a in batch if a.asset_id not in existing] if create_missing else []
+            requests = [{"PutRequest": {"Item": serialize(_plain(asset_item(a)))}} for a in new]
             for offset in range(0, len(requests), _BATCH_WRITE):
                 self._batch_write(requests[offset:offset + _BATCH_WRITE])
-            waiting += [a for a in batch if existing.get(a.asset_id, "pending") == "pending"]
+            existing |= {a.asset_id: a.status for a in new}
+            waiting += [a for a in batch if existing.get(a.asset_id) == "pending"]
         return waiting
 
-    def move_asset(self, asset: Asset, from_status: str, error: RowError | None) -> bool:
-        """Save ``asset`` and move the job's counters from ``from_status`` to its status, as one transaction
-        that holds only while the stored asset is still ``from_status``; False if it is not. With the same
-        status the counters stay, but the condition still keeps a late writer from undoing a newer status."""
-        assert asset.job_id is not None
-        values = {k: v for k, v in _asset_item(asset).items() if k not in ("pk", "sk")}
-        names = {f"#f{i}": k for i, k in enumerate(values)}
-        updates = [{"Update": {
-            "TableName": self.table.name, "Key": serialize(asset_key(asset.project_id, asset.asset_id)),
-            "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(values))),
-            "ConditionExpression": "#s = :from",
-            "ExpressionAttributeNames": {**names, "#s": "status"},
-            "ExpressionAttributeValues": _values({**{f":v{i}": v for i, v in enumerate(values.values())},
-                                                  ":from": from_status})}},
-        ]
-        if from_status != asset.status:
-            updates.append({"Update": {
-                "TableName": self.table.name, "Key": serialize(job_key(asset.project_id, asset.job_id)),
-                "UpdateExpression": "ADD #old :minus, #new :one SET updated_at = :now",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeNames": {"#old": from_status, "#new": asset.status},
-                "ExpressionAttributeValues": serialize({":minus": -1, ":one": 1,
-                                                        ":now": asset.updated_at.isoformat()})}})
-        if error is not None:
-            item = {**job_error_key(asset.project_id, asset.job_id, error.row), **error.model_dump(mode="json")}
-            updates.append({"Put": {"TableName": self.table.name, "Item": serialize(item)}})
+    def fail_rows(self, project_id: str, job_id: str, errors: list[RowError], now: str) -> int:
+        """Rows that never became assets end failed with ``errors``, counted once: a row whose error is
+        stored already (an earlier attempt) is skipped. Returns how many rows this call counted."""
+        counted = 0
+        for start in range(0, len(errors), _ROWS_PER_TRANSACTION):
+            batch = errors[start:start + _ROWS_PER_TRANSACTION]
+            for _ in range(5):  # each attempt drops the rows whose error appeared meanwhile
+                stored = self._stored_error_rows(project_id, job_id, batch)
+                batch = [e for e in batch if e.row not in stored]
+                if not batch or self._fail_rows_once(project_id, job_id, batch, now):
+                    counted += len(batch)
+                    break
+            else:
+                raise RuntimeError(f"could not count {len(batch)} failed rows of job {job_id}")
+        return counted
+
+    def _fail_rows_once(self, project_id: str, job_id: str, errors: list[RowError], now: str) -> bool:
+        items: list[dict[str, Any]] = [{"Put": {
+            "TableName": self.table.name, "ConditionExpression": "attribute_not_exists(pk)",
+            "Item": serialize({**job_error_key(project_id, job_id, e.row), **e.model_dump(mode="json")})}}
+            for e in errors]
+        items.append({"Update": {
+            "TableName": self.table.name, "Key": serialize(job_key(project_id, job_id)),
+            "UpdateExpression": "ADD pending :minus, failed :n SET updated_at = :now",
+            "ExpressionAttributeValues": serialize({":minus": -len(errors), ":n": len(errors), ":now": now})}})
         try:
-            self._ddb.transact_write_items(TransactItems=updates)
+            self._ddb.transact_write_items(TransactItems=items)
         except self._ddb.exceptions.TransactionCanceledException:
-            return False
+            return False  # an error item appeared meanwhile (or a conflict): look again
         return True
 
     # -- helpers
@@ -189,16 +186,14 @@ class JobRepository:
             request = out.get("UnprocessedKeys") or {}
         return found
 
+    def _stored_error_rows(self, project_id: str, job_id: str, errors: list[RowError]) -> set[int]:
+        keys = [job_error_key(project_id, job_id, e.row) for e in errors]
+        return {int(i["row"]) for i in self.table.batch_get(keys)}
+
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         pending: dict[str, Any] = {self.table.name: requests}
         while pending:
             pending = self._ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-
-
-def _asset_item(asset: Asset) -> dict[str, Any]:
-    # The same item AssetRepository writes, so the assets API lists and pages these assets too.
-    return {**asset_key(asset.project_id, asset.asset_id), **asset.model_dump(mode="json"),
-            "gsi1pk": f"PROJECT#{asset.project_id}#ASSETS", "gsi1sk": _list_sort_key(asset)}
 
 
 def _deserialize(item: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +234,15 @@ class JobFiles:
 
     def get(self, name: str) -> bytes:
         return self._s3.get_object(Bucket=self.bucket, Key=self.key(name))["Body"].read()
+
+    def find(self, name: str) -> bytes | None:
+        """The file, or None if it does not exist (any more)."""
+        try:
+            return self.get(name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return None
+            raise
 
     def presign_get(self, key: str, ttl_s: int) -> str:
         return self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},

@@ -2,21 +2,21 @@
 
 download (ZIP from a URL: streamed into S3) -> expand (rows validated; ZIP entries extracted; row
 chunks written; counters set) -> fan out (one chunk at a time: assets created, index messages sent)
--> progress (poll the counters until no row is pending or processing) -> finalize (status, report).
+-> progress (poll the counters until no row is pending or processing) -> finalize (rows a failure
+left unfinished settled, status, report).
 
 Every step may run again after a failure (the state machine retries) and leaves the same result.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 
 from medialayer.dal.assets import MediaStore
 from medialayer.dal.jobs import JobFiles, JobRepository, open_object, send_index_messages
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.fetcher import fetch_url
+from medialayer.logic.bulk_chunks import asset_id_for, chunk_name, read_chunk, write_chunk
 from medialayer.logic.bulk_extract import extract_entries, zip_location
 from medialayer.logic.bulk_limits import (
     MANIFEST_NAME,
@@ -32,27 +32,19 @@ from medialayer.logic.bulk_limits import (
 from medialayer.logic.bulk_report import report_csv
 from medialayer.logic.bulk_rows import FILE_COLUMN, URL_COLUMN, ParsedRows, RowRules, decode_csv, parse_rows
 from medialayer.logic.bulk_zip import open_archive
+from medialayer.logic.jobs_progress import settle_rows
 from medialayer.logic.plans import get_plan
 from medialayer.logic.tenancy import project_principal
 from medialayer.logic.uploads import UPLOAD_SCHEME, read_upload
 from medialayer.models.assets import Asset
 from medialayer.models.common import ErrorBody
-from medialayer.models.jobs import FINISHED, BulkRow, JobRecord, StepState
+from medialayer.models.jobs import FINISHED, JobRecord, StepState
 from medialayer.models.tenancy import Principal
 from medialayer.observability import logger
 from medialayer.settings import get_settings
 
 REQUEST_CSV = "input.csv"  # a CSV sent in the request body, kept with the job's files
 DOWNLOADED_ZIP = "input.zip"
-
-
-def asset_id_for(job_id: str, row: int) -> str:
-    """The asset of a job's row: the same id however often the row is fanned out."""
-    return "ast_" + hashlib.sha256(f"{job_id}#{row}".encode()).hexdigest()[:20]
-
-
-def chunk_name(index: int) -> str:
-    return f"rows/{index:05d}.json"
 
 
 def _now() -> datetime:
@@ -110,8 +102,7 @@ def expand_job(state: StepState) -> StepState:
     files = JobFiles(job.project_id, job.job_id)
     chunks = [parsed.rows[i:i + ROWS_PER_CHUNK] for i in range(0, len(parsed.rows), ROWS_PER_CHUNK)]
     for index, rows in enumerate(chunks):
-        files.put(chunk_name(index), json.dumps([r.model_dump(mode="json") for r in rows]).encode(),
-                  "application/json")
+        write_chunk(files, index, rows)
     repo.put_errors(job.project_id, job.job_id, parsed.errors)
     # Counted last, once: a retry after a crash above redoes the idempotent writes and counts then.
     repo.start_counting(job.project_id, job.job_id, total=parsed.total, pending=len(parsed.rows),
@@ -149,16 +140,21 @@ def fan_out_chunk(state: StepState) -> StepState:
     job = _job(repo, state)
     if job.status in FINISHED:  # a late repeat: the chunk files are gone, and every row is settled
         return state.model_copy(update={"chunk": state.chunk + 1})
-    raw = json.loads(JobFiles(job.project_id, job.job_id).get(chunk_name(state.chunk)))
-    rows = [BulkRow.model_validate(r) for r in raw]
+    rows = read_chunk(JobFiles(job.project_id, job.job_id), state.chunk)
+    if rows is None:
+        raise LookupError(f"chunk {state.chunk} of job {job.job_id} is missing")
     now = _now()
     assets = [Asset(asset_id=asset_id_for(job.job_id, r.row), project_id=job.project_id, name=r.name,
                     media_type=r.media_type, status="pending", source=r.source, created_at=now, updated_at=now,
                     job_id=job.job_id, job_row=r.row) for r in rows]
     stored = {asset_id_for(job.job_id, r.row) for r in rows if r.stored}
-    waiting = repo.create_assets(assets)
+    # Once a chunk's assets were all created, a missing one was deleted: a repeat must not bring it back.
+    waiting = repo.create_assets(assets, create_missing=state.chunk >= job.created_chunks)
+    # The fan-out's progress is on the record, so a job stopped mid-way knows which rows never left.
+    repo.update(job.project_id, job.job_id, created_chunks=max(job.created_chunks, state.chunk + 1))
     send_index_messages([{"project_id": a.project_id, "asset_id": a.asset_id,
                           **({"stored": True} if a.asset_id in stored else {})} for a in waiting])
+    repo.update(job.project_id, job.job_id, queued_chunks=max(job.queued_chunks, state.chunk + 1))
     return state.model_copy(update={"chunk": state.chunk + 1})
 
 
@@ -175,18 +171,31 @@ def check_progress(state: StepState) -> StepState:
 
 # -- finalize
 def finalize_job(state: StepState) -> StepState:
+    """Settle what is left, then the final status and the error report. After a failing fan-out the
+    rows it queued still run: this returns ``done`` False and the machine waits for them first."""
     repo = JobRepository()
     job = _job(repo, state)
     if job.status in FINISHED:
-        return state
+        return state.model_copy(update={"done": True})
     error = job.error
-    unfinished = job.pending + job.processing
-    if error is None and state.failure is not None:
+    stop_reason = None
+    if state.failure is not None:
         logger.error("bulk job step failed", extra={"job_id": job.job_id, "failure": state.failure})
-        error = ErrorBody(code="internal_error",
-                          message=f"the job stopped at a failing step ({state.failure.get('Error', 'error')})")
-    elif error is None and unfinished:
-        error = ErrorBody(code="internal_error", message=f"{unfinished} rows made no progress for {STALL_S} s")
+        stop_reason = f"the job stopped at a failing step ({state.failure.get('Error', 'error')})"
+        if error is None and job.expanded_at is not None and job.queued_chunks < job.chunks:
+            settle_rows(job, stop_reason=None)
+            # Recorded last: a failure after this one settles every row instead of waiting again.
+            error = ErrorBody(code="internal_error", message=stop_reason)
+            repo.update(job.project_id, job.job_id, error=error.model_dump(), updated_at=_now().isoformat())
+            return state.model_copy(update={"failure": None, "done": False, "wait_s": 1})
+        error = error or ErrorBody(code="internal_error", message=stop_reason)
+    elif job.pending + job.processing:
+        stop_reason = f"no progress for {STALL_S} s"
+        error = error or ErrorBody(code="internal_error", message=f"{job.pending + job.processing} rows made "
+                                                                  f"no progress for {STALL_S} s")
+    if stop_reason is not None and job.expanded_at is not None:
+        settle_rows(job, stop_reason)
+        job = _job(repo, state)
     if job.ready == 0 or job.expanded_at is None:
         status = "failed"
     elif job.ready == job.total and error is None:

@@ -18,7 +18,7 @@ from medialayer.dal.assets import AssetRepository, IndexQueue, MediaStore
 from medialayer.dal.uploads import UploadRepository
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.sniff import detect_format
-from medialayer.logic.jobs_progress import save_asset as save_job_asset
+from medialayer.logic.asset_status import ReadyCapReached, change_status, delete_counted
 from medialayer.logic.library_index import add_to_index, remove_from_index
 from medialayer.logic.media_input import MediaInput, load_media
 from medialayer.logic.plans import get_plan
@@ -83,8 +83,13 @@ def process_asset(project_id: str, asset_id: str, stored: bool = False, data: by
     if asset is None or asset.status in ("ready", "failed"):
         return asset  # deleted meanwhile, or a redelivered message
     principal = project_principal(project_id)
-    asset = _save(repo, asset, status="processing")
+    claimed = change_status(asset, status="processing")
+    if claimed is None or claimed.status != "processing":
+        return claimed  # deleted, or another delivery finished it meanwhile
+    asset = claimed
     store = MediaStore()
+    fingerprint_key = MediaStore.fingerprint_key(project_id, asset.media_type.value, asset_id)
+    limit = get_plan(principal.plan).assets.get(asset.media_type)
     try:
         if data is None and stored:
             data = store.get(MediaStore.original_key(project_id, asset_id))
@@ -96,18 +101,29 @@ def process_asset(project_id: str, asset_id: str, stored: bool = False, data: by
             data = load_media(MediaInput(field="url", reference=asset.source), asset.media_type, principal)
         engine = get_engine(asset.media_type)
         fingerprint = engine.fingerprint_bytes(data)
-        store.put(MediaStore.fingerprint_key(project_id, asset.media_type.value, asset_id),
-                  engine.to_bytes(fingerprint))
-        limit = get_plan(principal.plan).assets.get(asset.media_type)
-        if repo.add_ready(project_id, asset.media_type.value, 1, limit) is None:
-            store.delete(MediaStore.fingerprint_key(project_id, asset.media_type.value, asset_id))
-            raise MediaLayerError("quota_exceeded",
-                                  f"the {principal.plan} plan allows {limit} ready {asset.media_type.value} assets")
+        if limit is not None and repo.ready_counts(project_id).get(asset.media_type.value, 0) >= limit:
+            raise _over_cap(principal, asset.media_type, limit)  # early: the change to ready below decides
+        store.put(fingerprint_key, engine.to_bytes(fingerprint))
     except MediaLayerError as exc:
         logger.info("asset failed", extra={"asset_id": asset_id, "code": exc.code})
-        return _save(repo, asset, status="failed", error=ErrorBody(code=exc.code, message=exc.message))
+        return change_status(asset, status="failed", error=ErrorBody(code=exc.code, message=exc.message))
     add_to_index(project_id, asset.media_type, asset_id, fingerprint)  # searchable before it reads ready
-    return _save(repo, asset, status="ready", bytes=len(data), duration_s=getattr(fingerprint, "duration_s", None))
+    try:
+        # Counted in the same write: of two deliveries racing here, only the first counts it.
+        done = change_status(asset, ready_limit=limit, status="ready", bytes=len(data),
+                             duration_s=getattr(fingerprint, "duration_s", None))
+    except ReadyCapReached:
+        refused = _over_cap(principal, asset.media_type, limit)
+        done = change_status(asset, status="failed", error=ErrorBody(code=refused.code, message=refused.message))
+    if done is None or done.status != "ready":  # over the cap, deleted, or settled by its job meanwhile
+        remove_from_index(project_id, asset.media_type, asset_id)
+        store.delete(fingerprint_key)
+    return done
+
+
+def _over_cap(principal: Principal, media_type: MediaType, limit: int | None) -> MediaLayerError:
+    return MediaLayerError("quota_exceeded",
+                           f"the {principal.plan} plan allows {limit} ready {media_type.value} assets")
 
 
 def ingest_object(bucket_key: str, size: int, sequencer: str) -> Asset | None:
@@ -135,18 +151,10 @@ def ingest_object(bucket_key: str, size: int, sequencer: str) -> Asset | None:
                            asset_id=asset_id)
         repo.put(asset)
     if detected is None:
-        return _save(repo, asset, status="failed",
-                     error=ErrorBody(code="unsupported_media", message="not a recognised media file"))
+        return change_status(asset, status="failed",
+                             error=ErrorBody(code="unsupported_media", message="not a recognised media file"))
     # The object stays where it was put; only its fingerprint is stored.
     return process_asset(project_id, asset_id, data=data)
-
-
-def _save(repo: AssetRepository, asset: Asset, **changes: Any) -> Asset:
-    updated = asset.model_copy(update={**changes, "updated_at": datetime.now(UTC)})
-    if updated.job_id:  # a bulk job's row: the status change and the job's counters move together
-        return save_job_asset(asset, updated, repo)
-    repo.save(updated)
-    return updated
 
 
 # -- the assets API
@@ -168,12 +176,9 @@ def list_assets(principal: Principal, media_type: MediaType | None, status: str 
 
 def delete_asset(principal: Principal, asset_id: str) -> None:
     """Gone from the library at once: record, original bytes and fingerprint."""
-    repo = AssetRepository()
     asset = get_asset(principal, asset_id)
     remove_from_index(principal.project_id, asset.media_type, asset_id)  # unsearchable first
-    repo.delete(principal.project_id, asset_id)
-    if asset.status == "ready":
-        repo.add_ready(principal.project_id, asset.media_type.value, -1, None)
+    delete_counted(asset)  # with the ready count, and the row of a job still waiting for it
     MediaStore().delete(MediaStore.original_key(principal.project_id, asset_id),
                         MediaStore.fingerprint_key(principal.project_id, asset.media_type.value, asset_id))
 

@@ -31,9 +31,13 @@ from medialayer.models.search import SearchMatch, SearchOptions, SearchQueryInfo
 from medialayer.models.tenancy import Principal
 from medialayer.settings import get_settings
 
-# Each segment proposes up to this many candidates; at most VERIFY_AT_LEAST + top_k are verified.
+# Each segment proposes up to this many candidates; of the best VERIFY_AT_LEAST + top_k, those that
+# reach the index's ``strong_evidence`` are verified, and the first WEAK_VERIFIED too unless the best
+# holds DECISIVE_MULTIPLE times that (``shortlist``; docs/architecture.md, "Verification").
 CANDIDATES_PER_SEGMENT = 50
 VERIFY_AT_LEAST = 10
+WEAK_VERIFIED = 5
+DECISIVE_MULTIPLE = 3.0
 
 _io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search-io")
 
@@ -115,7 +119,7 @@ def _search_index(project_id: str, engine: MediaEngine, query_type: MediaType, q
     # An explicit threshold applies to every medium searched; by default each uses its own.
     threshold = engine.default_threshold if options.threshold is None else options.threshold
     evidence = _candidates(project_id, engine, query_type, query)
-    shortlist = sorted(evidence, key=lambda a: -evidence[a])[: options.top_k + VERIFY_AT_LEAST]
+    chosen = shortlist(evidence, engine.index_type().strong_evidence, options.top_k)
     store = MediaStore()
 
     def verify(asset_id: str) -> tuple[str, float, list[Segment]] | None:
@@ -126,7 +130,7 @@ def _search_index(project_id: str, engine: MediaEngine, query_type: MediaType, q
         comparison = compare(query, stored)
         return asset_id, round(min(1.0, max(0.0, comparison.similarity)), 4), comparison.segments
 
-    verified = [v for v in _io.map(verify, shortlist) if v is not None and v[1] >= threshold]
+    verified = [v for v in _io.map(verify, chosen) if v is not None and v[1] >= threshold]
     duration = getattr(query, "duration_s", None)
     found = []
     for asset_id, similarity, matched in verified:
@@ -138,6 +142,15 @@ def _search_index(project_id: str, engine: MediaEngine, query_type: MediaType, q
                         similarity=similarity, coverage=coverage, matched_segments=matched)
             for asset_id, similarity, coverage, matched in found
             if asset_id in records and records[asset_id].status == "ready"]
+
+
+def shortlist(evidence: dict[str, float], strong: float, top_k: int) -> list[str]:
+    """The candidates worth an exact compare: the strong ones, and the first WEAK_VERIFIED unless one
+    candidate is decisive (a query whose content the index clearly holds is clean enough for its
+    other true matches to be strong too)."""
+    ranked = sorted(evidence, key=lambda a: (-evidence[a], a))[: top_k + VERIFY_AT_LEAST]
+    decisive = bool(ranked) and evidence[ranked[0]] >= DECISIVE_MULTIPLE * strong
+    return [a for rank, a in enumerate(ranked) if evidence[a] >= strong or (rank < WEAK_VERIFIED and not decisive)]
 
 
 def _load(store: MediaStore, engine: MediaEngine, project_id: str, asset_id: str) -> Any:

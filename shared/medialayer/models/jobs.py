@@ -69,6 +69,9 @@ class JobRecord(Job):
     source: str  # csv_url / zip_url, or the S3 key of a CSV sent in the request
     index_types: list[MediaType]  # media types the submitting key could index (per-row scope check)
     chunks: int = 0  # number of row chunks written by the expand step
+    # The fan-out's progress: chunks whose assets all exist, and chunks whose rows were all queued.
+    created_chunks: int = 0
+    queued_chunks: int = 0
     expanded_at: datetime | None = None  # when the counters were set from the rows
     report_key: str | None = None
 
