@@ -32,7 +32,6 @@ def sqs_handler(record_handler: Callable[[SQSRecord], None],
                 idempotency: IdempotencyConfig | None = None) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """An SQS-triggered worker: each record handled on its own, failures reported per record so only
     they are retried (and, past the queue's maxReceiveCount, moved to its DLQ)."""
-    processor = BatchProcessor(event_type=EventType.SQS)
 
     @logger.inject_lambda_context
     @tracer.capture_lambda_handler
@@ -40,6 +39,9 @@ def sqs_handler(record_handler: Callable[[SQSRecord], None],
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if idempotency is not None:
             idempotency.register_lambda_context(context)
+        # A processor per batch: it keeps the batch's outcomes, and the local runtime (medialayer.local)
+        # runs several batches of one function at once, where a shared one would mix their failures up.
+        processor = BatchProcessor(event_type=EventType.SQS)
         return process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                         context=context)
 
