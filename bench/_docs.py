@@ -16,3 +16,11 @@ def write_section(title: str, body: str, path: Path = DOCS) -> None:
     found = pattern.search(text)
     text = pattern.sub(lambda _: section + "\n", text) if found else text.rstrip("\n") + "\n\n" + section
     path.write_text(text.rstrip("\n") + "\n")
+
+
+def kept_rows(title: str, prefix: str, path: Path = DOCS) -> list[str]:
+    """The current ``## title`` section's table rows starting with ``prefix``: what a run that skipped
+    one medium keeps of that medium's last measurement."""
+    text = path.read_text() if path.exists() else ""
+    found = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    return [line for line in (found.group(1) if found else "").splitlines() if line.startswith(prefix)]

@@ -29,9 +29,10 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("MEDIALAYER_PLANS", str(HERE.parent / "tests" / "plans.json"))  # roomy quotas
 
 from _audio_transforms import load_pcm, transforms  # noqa: E402
-from _docs import write_section  # noqa: E402
+from _docs import kept_rows, write_section  # noqa: E402
 from image_match import TRANSFORMS, _load, jpeg  # noqa: E402
 
+TITLE = "Search accuracy through the API"
 AUDIO_TRANSFORMS = ("mp3_128k", "opus_48k", "white_10dB", "pink_10dB", "white_0dB", "pitch_+3%", "pitch_-5%",
                     "speed_+5%", "mixed_under_6dB")
 
@@ -193,27 +194,37 @@ def main() -> None:
     try:
         with httpx.Client(base_url=runtime.base_url, headers={"x-api-key": credentials.api_key}, timeout=120) as api:
             photos = sorted(p for p in (args.corpus / "images" / "photos").iterdir() if p.is_file())
+            # A medium not run keeps its last measured rows.
             if args.photos:
                 rows += bench_images(api, photos[: args.photos], photos[args.photos:])
                 rows += freshness(api, photos[args.photos:][:30])
                 print("\n".join(rows), flush=True)
+            else:
+                rows += kept_rows(TITLE, "| image |")
             tracks = _tracks_within_cap(args.corpus)
             if args.tracks:
                 rows += bench_audio(api, tracks[: args.tracks], tracks[args.tracks: args.tracks + 11])
                 print("\n".join(rows), flush=True)
+            else:
+                rows += kept_rows(TITLE, "| audio |")
             if args.videos:
                 rows += bench_video(api, args.corpus, args.cache)
+            else:
+                rows += kept_rows(TITLE, "| video |")
     finally:
         runtime.stop()
     table = "\n".join(rows)
     print(table)
-    command = f"python bench/search_recall.py --corpus CORPUS --photos {args.photos} --tracks {args.tracks}"
+    command = (f"python bench/search_recall.py --corpus CORPUS --photos {args.photos} --tracks {args.tracks}"
+               + ("" if args.videos else " --no-videos"))
+    skipped = " Rows of media this run skipped are the previous run's." if not (args.photos and args.tracks and
+                                                                                 args.videos) else ""
     if args.write_docs:
-        write_section("Search accuracy through the API", f"`{command}`: every request over HTTP to the local "
+        write_section(TITLE, f"`{command}`: every request over HTTP to the local "
                       "service (embedded AWS endpoint, real workers), default thresholds (image 0.85, audio "
                       "0.80, video 0.75), recall@1 = the indexed original ranked first (for video rows: first "
                       "among the video matches; stills search images and videos, soundtrack excerpts search "
-                      "videos).\n\n" + table)
+                      f"videos).{skipped}\n\n" + table)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Multi-index hashing (Norouzi, Punjani & Fleet, 2012) over 256-bit hashes.
 
-Any two hashes within ~40 bits of 256 almost surely agree exactly on one of 16 16-bit chunks, so
-each chunk gets a bucket table (CSR: positions grouped by chunk value) and a lookup gathers the
-stored hashes sharing at least one bucket with a query hash; their full distances come after.
+Two hashes within ~24 bits of 256 almost surely agree exactly on one of 16 16-bit chunks (at 40
+bits, 2 times in 3; at 56, 1 in 4), so each chunk gets a bucket table (CSR: positions grouped by
+chunk value) and a lookup gathers the stored hashes sharing at least one bucket with a query hash;
+their full distances come after. An edited copy has many close window pairs, and one found is enough.
 """
 
 from __future__ import annotations
