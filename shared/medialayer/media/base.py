@@ -11,8 +11,6 @@ and finds, among a segment's assets, the few worth an exact ``compare`` with a q
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -49,29 +47,13 @@ class Candidate:
     evidence: float
 
 
-# FFmpeg and numpy release the GIL for most of decoding and fingerprinting: with two cores, the two
-# sides of a match take about the time of the slower one.
-_sides = ThreadPoolExecutor(max_workers=2, thread_name_prefix="match-side")
-SideT = TypeVar("SideT")
-
-
-def both_sides(read: Callable[[bytes], SideT], source: bytes, target: bytes) -> tuple[SideT, SideT]:
-    """``read`` applied to both sides of a match at once (the target in the calling thread)."""
-    pending = _sides.submit(read, source)
-    try:
-        target_read = read(target)
-    finally:
-        source_read = pending.result()  # a failing source is reported before a failing target
-    return source_read, target_read
-
-
 class CandidateIndex(ABC, Generic[FingerprintT]):
     """An in-memory search structure over one index segment's rows of one medium."""
 
     # Evidence at which a candidate is clearly more than chance. Search gives the exact compare to
-    # weaker candidates only when none is strong, and then to the first few (``logic.search.shortlist``):
-    # where a compare is costly, chance candidates would otherwise make up most of a search's time.
-    # 0: every shortlisted candidate is verified.
+    # weaker candidates only among its first few, and to none once one candidate is decisive
+    # (``logic.search.shortlist``): where a compare is costly, chance candidates would otherwise make
+    # up most of a search's time. 0: every shortlisted candidate is verified.
     strong_evidence: ClassVar[float] = 0.0
 
     @staticmethod
@@ -133,7 +115,7 @@ class MediaEngine(ABC, Generic[DecodedT, FingerprintT]):
     def compare_bytes(self, source: bytes, target: bytes) -> Comparison:
         """Two media of this type, as the match endpoint receives them (a medium that also takes other
         media on one side, as video does, reads each side's kind here)."""
-        return self.compare(*both_sides(self.fingerprint_bytes, source, target))
+        return self.compare(self.fingerprint_bytes(source), self.fingerprint_bytes(target))
 
     def confidence(self, similarity: float) -> Confidence:
         """Map a calibrated similarity to the envelope's label.

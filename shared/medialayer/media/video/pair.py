@@ -6,17 +6,20 @@ costs about the slower side rather than the sum.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.sniff import SNIFF_BYTES, detect_format
 from medialayer.media.audio.fingerprint import AudioFingerprint
-from medialayer.media.base import Comparison, both_sides
+from medialayer.media.base import Comparison
 from medialayer.media.image.decode import DecodedImage, decode_image
 from medialayer.media.video.crossmodal import audio_in_video, image_in_video
 from medialayer.media.video.engine import VideoEngine
 from medialayer.media.video.fingerprint import VideoFingerprint
 from medialayer.models.common import MediaType
+
+_sides = ThreadPoolExecutor(max_workers=2, thread_name_prefix="video-side")
 
 
 def _read(engine: VideoEngine, data: bytes) -> VideoFingerprint | DecodedImage | AudioFingerprint:
@@ -41,7 +44,7 @@ def _read(engine: VideoEngine, data: bytes) -> VideoFingerprint | DecodedImage |
 
 def compare_media(engine: VideoEngine, source: bytes, target: bytes) -> Comparison:
     """Compare two sides of which at least one is a video."""
-    a, b = both_sides(lambda data: _read(engine, data), source, target)
+    a, b = (f.result() for f in [_sides.submit(_read, engine, data) for data in (source, target)])
     if isinstance(a, VideoFingerprint) and isinstance(b, VideoFingerprint):
         return engine.compare(a, b)
     if isinstance(b, VideoFingerprint):
