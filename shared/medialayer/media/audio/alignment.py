@@ -3,7 +3,9 @@
 ``source`` pairs are re-hashed under a small grid of pitch shifts and time scales and joined with
 the ``target``'s sorted hashes; each lookup votes on the offset ``t_target - scale * t_source``.
 The winning (shift, scale) line is refined by least squares, and matches are peeled off one offset
-line at a time, so repeated or re-ordered content yields one segment per occurrence.
+line at a time, so repeated or re-ordered content yields one segment per occurrence. Weak lines
+(heavy noise, a louder mix) are checked peak by peak (``verification``), including the best
+offsets of a scan over every offset for clips that no lookup voted for confidently.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import Landmarks, build_index, build_landmarks, hash_landmarks, join
 from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, FRAME_SECONDS, HOP, N_FFT
-from medialayer.media.audio.verification import peak_overlap_z
+from medialayer.media.audio.verification import peak_overlap_z, scan_offsets
 
 # Pitch shifts tried (bands; 0.5 band = 1.45 %): +-2 bands covers +-5.9 % (docs/benchmarks.md, pitch rows).
 BAND_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0, -1.5, 1.5, -2.0, 2.0)
@@ -48,14 +50,26 @@ MIN_RUN_Z = 5.0
 RUNNER_UPS = 3
 RUNNER_UP_LOOKUPS = 3
 MIN_Z_VOTES = 3
+# Below CONFIDENT_VOTES the best SCAN_CANDIDATES offsets of a peak-by-peak scan of every offset
+# (unchanged pitch and tempo: noise and mixes) are verified too, for sources up to SCAN_MAX_FRAMES
+# (~60 s: clips; long sources keep enough triplets, and the scan grows with both lengths).
+SCAN_CANDIDATES = 3
+SCAN_MAX_FRAMES = 1875
 # A frame's analysis window reaches this many frames past its start: where a run's audio ends.
 WINDOW_FRAMES = N_FFT / HOP
 # A run's edge reaches out to the source's first or last peak (within the target) when no more than
 # this much audio (frames; the ~4 s of MAX_GAP_FRAMES) separates them and no other run claims it:
 # noise thins matches most near a clip's edges (docs/benchmarks.md: segment edges, 0.94 before).
 EDGE_GAP_FRAMES = MAX_GAP_FRAMES
+# Only runs with at least this fraction of a run's votes keep its edge from reaching out: a chance
+# line of 6-8 votes (MIN_LINE_VOTES) otherwise blocked the edges of true runs of 24-83 votes.
+EDGE_BLOCK_VOTES = 0.5
 # Least-squares refinement of the time scale needs this span of source time (frames; ~4 s).
 MIN_FIT_SPAN_FRAMES = 125
+
+
+# A line to verify: (votes, band shift, lookup scale, vote scale, offset centre in frames).
+_Candidate = tuple[int, float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -172,7 +186,7 @@ def _extend_edges(runs: list[tuple[float, float, float, float, int]], source: Au
     t_last = float(target.frames[-1]) + WINDOW_FRAMES if len(target) else 0.0
     out: list[AlignedRun] = []
     for k, (s0, s1, slope, intercept, votes) in enumerate(runs):
-        others = [r for j, r in enumerate(runs) if j != k]
+        others = [r for j, r in enumerate(runs) if j != k and r[4] >= EDGE_BLOCK_VOTES * votes]
         lo = max(s_first, -intercept / slope)
         if lo < s0 and s0 - lo <= EDGE_GAP_FRAMES and not any(o[1] > lo and o[0] < s0 for o in others):
             s0 = lo
@@ -237,6 +251,19 @@ def _overlap_run(source: AudioFingerprint, target: AudioFingerprint, slope: floa
     )
 
 
+def _scan_candidates(source: AudioFingerprint, target: AudioFingerprint, plain: _Matches,
+                     voted: list[_Candidate]) -> list[_Candidate]:
+    """Candidates ``(votes, shift, lookup scale, vote scale, offset)`` of the peak-by-peak offset scan;
+    ``plain`` (the unshifted lookup) gives their votes."""
+    out = []
+    for _, centre in scan_offsets(source, target, SCAN_CANDIDATES):
+        # A voted line nearby may have a slightly wrong slope (few votes): only the same line is skipped.
+        if all(abs(centre - c[4]) >= 1 or c[1:4] != (0.0, 1.0, 1.0) for c in voted):
+            near = plain.tq[np.abs(plain.tt - plain.tq - centre) <= INLIER_FRAMES + 1.0]
+            out.append((len(np.unique(near)), 0.0, 1.0, 1.0, centre))
+    return out
+
+
 def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     """Find how ``source`` sits inside ``target``: best pitch shift, time scale, offsets and runs."""
     result = Alignment()
@@ -244,7 +271,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     if len(index.keys) == 0 or len(build_landmarks(source).t1) == 0:
         return result
     # Per lookup, its best (votes, shift, lookup scale, vote scale, offset centre).
-    candidates: list[tuple[int, float, float, float, float]] = []
+    candidates: list[_Candidate] = []
     total_matches = 0
     found: dict[tuple[float, float], _Matches] = {}
     # Long sources search the grid with every stride-th landmark; the winner is then looked up in full.
@@ -279,6 +306,8 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
             # different slope is the same evidence counted twice.
             to_verify += [(v, sh, sc, sc, centre) for v, centre in _runner_up_offsets(m.tq, m.tt, sc, RUNNER_UPS)
                           if all(abs(centre - c[4]) > 3 for c in to_verify)]
+    if float(source.frames[-1]) <= SCAN_MAX_FRAMES and candidates[0][0] * stride < CONFIDENT_VOTES:
+        to_verify += _scan_candidates(source, target, found[(0.0, 1.0)], to_verify)
     verified = [(peak_overlap_z(source, target, c[3], c[4], c[1])[0], c) for c in to_verify] or [(0.0, candidates[0])]
     z, zc = max(verified, key=lambda v: v[0])
     z_best = next((v[0] for v in verified if v[1] is candidates[0]), 0.0)

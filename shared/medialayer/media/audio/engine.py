@@ -65,7 +65,8 @@ class AudioEngine(MediaEngine[AudioSignal, AudioFingerprint]):
                 target_start=round(run.target_start, 3), target_end=round(run.target_end, 3),
                 # A run's own votes; the line's peak-by-peak evidence is shared in proportion to them.
                 score=round(similarity_from_evidence(
-                    run.votes, result.chance_votes, result.overlap_z * run.votes / max(result.votes, 1)), 4),
+                    run.votes, result.chance_votes,
+                    result.overlap_z * (run.votes / result.votes if result.votes else 1.0)), 4),
             )
             for run in result.runs
         ]
