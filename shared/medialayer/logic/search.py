@@ -22,7 +22,7 @@ from medialayer.errors import MediaLayerError
 from medialayer.index.cache import fingerprints, segments
 from medialayer.logic.media_input import MediaInput, load_media
 from medialayer.logic.quotas import admit_search, charge_search_bytes, require_feature
-from medialayer.media.base import Comparison, MediaEngine
+from medialayer.media.base import CandidateIndex, Comparison, MediaEngine
 from medialayer.media.registry import available_media_types, get_engine
 from medialayer.models.common import MediaType
 from medialayer.models.index import Manifest
@@ -32,11 +32,11 @@ from medialayer.models.tenancy import Principal
 from medialayer.settings import get_settings
 
 # Each segment proposes up to this many candidates; of the best VERIFY_AT_LEAST + top_k, those that
-# reach the index's ``strong_evidence`` are verified, and the first WEAK_VERIFIED too unless the best
-# holds DECISIVE_MULTIPLE times that (``shortlist``; docs/architecture.md, "Verification").
+# reach the index's ``strong_evidence`` are verified, the first of the index's ``weak_verified`` too
+# and, where the index screens, the other weak ones that pass its ``plausible``; no weak one when the
+# best holds DECISIVE_MULTIPLE times that (``shortlist``; docs/architecture.md, "Verification").
 CANDIDATES_PER_SEGMENT = 50
 VERIFY_AT_LEAST = 10
-WEAK_VERIFIED = 5
 DECISIVE_MULTIPLE = 3.0
 
 _io = ThreadPoolExecutor(max_workers=8, thread_name_prefix="search-io")
@@ -119,18 +119,22 @@ def _search_index(project_id: str, engine: MediaEngine, query_type: MediaType, q
     # An explicit threshold applies to every medium searched; by default each uses its own.
     threshold = engine.default_threshold if options.threshold is None else options.threshold
     evidence = _candidates(project_id, engine, query_type, query)
-    chosen = shortlist(evidence, engine.index_type().strong_evidence, options.top_k)
+    index_type = engine.index_type()
+    chosen, weak = shortlist(evidence, index_type, options.top_k)
     store = MediaStore()
 
-    def verify(asset_id: str) -> tuple[str, float, list[Segment]] | None:
+    def verify(asset_id: str, screened: bool = False) -> tuple[str, float, list[Segment]] | None:
         key = (project_id, media_type, asset_id)
         stored = fingerprints.get(key, lambda: _load(store, engine, project_id, asset_id))
         if stored is None:
             return None  # deleted since the manifest was read
+        if screened and not index_type.plausible(query, stored):
+            return None
         comparison = compare(query, stored)
         return asset_id, round(min(1.0, max(0.0, comparison.similarity)), 4), comparison.segments
 
-    verified = [v for v in _io.map(verify, chosen) if v is not None and v[1] >= threshold]
+    tasks = [(a, False) for a in chosen] + [(a, True) for a in weak]
+    verified = [v for v in _io.map(lambda task: verify(*task), tasks) if v is not None and v[1] >= threshold]
     duration = getattr(query, "duration_s", None)
     found = []
     for asset_id, similarity, matched in verified:
@@ -144,13 +148,18 @@ def _search_index(project_id: str, engine: MediaEngine, query_type: MediaType, q
             if asset_id in records and records[asset_id].status == "ready"]
 
 
-def shortlist(evidence: dict[str, float], strong: float, top_k: int) -> list[str]:
-    """The candidates worth an exact compare: the strong ones, and the first WEAK_VERIFIED unless one
-    candidate is decisive (a query whose content the index clearly holds is clean enough for its
-    other true matches to be strong too)."""
+def shortlist(evidence: dict[str, float], index_type: type[CandidateIndex], top_k: int) -> tuple[list[str], list[str]]:
+    """``(verify, screen)``: the candidates worth an exact compare (the strong ones, and the weak ones
+    among the first ``weak_verified``), and the weak ones worth it if they pass the index's screen.
+    No weak ones once a candidate is decisive: a query whose content the index clearly holds is clean
+    enough for its other true matches to be strong too."""
+    strong = index_type.strong_evidence
     ranked = sorted(evidence, key=lambda a: (-evidence[a], a))[: top_k + VERIFY_AT_LEAST]
     decisive = bool(ranked) and evidence[ranked[0]] >= DECISIVE_MULTIPLE * strong
-    return [a for rank, a in enumerate(ranked) if evidence[a] >= strong or (rank < WEAK_VERIFIED and not decisive)]
+    verify = [a for rank, a in enumerate(ranked)
+              if evidence[a] >= strong or (rank < index_type.weak_verified and not decisive)]
+    screen = [a for a in ranked if a not in verify and not decisive] if index_type.screens_weak else []
+    return verify, screen
 
 
 def _load(store: MediaStore, engine: MediaEngine, project_id: str, asset_id: str) -> Any:
