@@ -31,11 +31,6 @@ BUCKET_BITS = 24
 MAX_POSTINGS_PER_BUCKET = 4096
 # Offsets are voted in bins this wide (frames), so a line's votes split by rounding still meet.
 OFFSET_BIN = 3
-# Query triplets pair each peak with every two of its first QUERY_FAN_OUT partners (stored ones: 7).
-# A louder mix or noise adds peaks that push a stored triplet's partners past the query's 7th; on 29
-# indexed tracks, 58 clips mixed 6 dB under louder music, 10 raised the true track to the shortlist
-# in 31 instead of 28 (candidates ~1.4x the time; 14 and 20 gained nothing more).
-QUERY_FAN_OUT = 10
 # A weak candidate is worth the exact compare when some offset at unchanged pitch and tempo puts
 # this many background spreads of query peaks on its peaks (the compare's own statistic, whose
 # match knot is z 7.5). A scan costs ~3 ms against a 4-minute track, a compare 50-100 ms.
@@ -55,10 +50,12 @@ class AudioIndex(CandidateIndex[AudioFingerprint]):
     # compare of a clip with a whole track costs ~50-100 ms (docs/architecture.md, "Verification").
     strong_evidence = 12.0
     # Below that, votes rank chance lines (5-8 votes against long tracks) above weak true ones (3-5).
-    # Verifying the first 5 on rank alone found 31 of 58 clips mixed under louder music; screening
+    # Verifying the first 5 on rank alone found 28 of 58 clips mixed under louder music; screening
     # the first 20 with ``plausible`` and verifying only the best weak one on rank alone found 36
-    # (pink 0 dB 49/58 both ways, pitch and speed 5 % 58/58, clips of unindexed tracks 0/30) with
-    # ~120 instead of ~350 ms of compares per query (29 tracks indexed, one core).
+    # (pink 0 dB 48/58 both ways, pitch and speed 5 % 58/58, clips of unindexed tracks 0/30) with
+    # ~120 instead of ~350 ms of compares per query (29 tracks indexed, one core). Query triplets
+    # with 10 partners per peak instead of 7 raised the first figure to 31 but not the second, for
+    # twice the candidate time at 1,000 hours (p50 133 -> 249 ms): not kept.
     weak_verified = 1
     screens_weak = True
 
@@ -114,7 +111,7 @@ class AudioIndex(CandidateIndex[AudioFingerprint]):
     def candidates(self, query: AudioFingerprint, limit: int) -> list[Candidate]:
         if len(self.hashes) == 0:
             return []
-        landmarks = build_landmarks(query, QUERY_FAN_OUT)
+        landmarks = build_landmarks(query)
         best = np.zeros(self.n_assets, dtype=np.int64)
         for scale in LOOKUP_SCALES:
             for shift in BAND_SHIFTS:

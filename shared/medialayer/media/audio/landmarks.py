@@ -41,10 +41,10 @@ class Landmarks:
     dt3: np.ndarray  # int32 gap to the second partner (frames), >= dt2
 
 
-def _partners(t: np.ndarray, f: np.ndarray, fan_out: int) -> np.ndarray:
-    """``(n, fan_out)`` indices of each peak's first partners in the target zone, -1 where fewer."""
+def _partners(t: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """``(n, FAN_OUT)`` indices of each peak's first partners in the target zone, -1 where fewer."""
     n = len(t)
-    out = np.full((n, fan_out), -1, dtype=np.int64)
+    out = np.full((n, FAN_OUT), -1, dtype=np.int64)
     taken = np.zeros(n, dtype=np.int64)
     for k in range(1, min(LOOKAHEAD, n - 1) + 1):
         i = np.arange(n - k)
@@ -52,25 +52,21 @@ def _partners(t: np.ndarray, f: np.ndarray, fan_out: int) -> np.ndarray:
         in_time = t[j] - t[i] <= MAX_DT
         if not in_time.any():
             break
-        ok = in_time & (np.abs(f[j] - f[i]) <= MAX_DBAND - 0.5) & (taken[i] < fan_out)
+        ok = in_time & (np.abs(f[j] - f[i]) <= MAX_DBAND - 0.5) & (taken[i] < FAN_OUT)
         i, j = i[ok], j[ok]
         out[i, taken[i]] = j
         taken[i] += 1
     return out
 
 
-def build_landmarks(fp: AudioFingerprint, fan_out: int = FAN_OUT) -> Landmarks:
-    """Triplets of each peak with every two of its first ``fan_out`` partners. A wider fan-out on
-    the query side only adds triplets: each one a stored FAN_OUT triplet would be among them, also
-    where extra (noise, mixed-in) peaks push a partner past the query's first FAN_OUT."""
-    key = ("landmarks", fan_out)
-    cached = fp.cache.get(key)
+def build_landmarks(fp: AudioFingerprint) -> Landmarks:
+    cached = fp.cache.get("landmarks")
     if cached is not None:
         return cached
     t = fp.frames.astype(np.int64)
     f = fp.freqs.astype(np.float32) / FREQ_SUBSTEPS
-    part = _partners(t, f, fan_out)
-    a, b = np.triu_indices(fan_out, k=1)
+    part = _partners(t, f)
+    a, b = np.triu_indices(FAN_OUT, k=1)
     i = np.repeat(np.arange(len(t)), len(a))
     j = part[:, a].reshape(-1)
     k = part[:, b].reshape(-1)
@@ -78,7 +74,7 @@ def build_landmarks(fp: AudioFingerprint, fan_out: int = FAN_OUT) -> Landmarks:
     i, j, k = i[ok], j[ok], k[ok]
     lm = Landmarks(t1=t[i].astype(np.int32), f1=f[i], f2=f[j], f3=f[k],
                    dt2=(t[j] - t[i]).astype(np.int32), dt3=(t[k] - t[i]).astype(np.int32))
-    fp.cache[key] = lm
+    fp.cache["landmarks"] = lm
     return lm
 
 
