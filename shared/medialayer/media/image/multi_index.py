@@ -59,4 +59,5 @@ class MultiIndex:
         q, s = np.concatenate(qs), np.concatenate(ss)
         close = np.bitwise_count(query[q, 0] ^ self.first_word[s]) <= MAX_FIRST_WORD_BITS
         q, s = q[close], s[close]
-        return q, s, hamming(query[q], self.codes[s]).astype(np.int64)
+        # np.take gathers rows several times faster than fancy indexing of a 2-D array.
+        return q, s, hamming(np.take(query, q, axis=0), np.take(self.codes, s, axis=0)).astype(np.int64)
