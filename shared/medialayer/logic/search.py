@@ -156,9 +156,10 @@ def shortlist(evidence: dict[str, float], index_type: type[CandidateIndex], top_
     strong = index_type.strong_evidence
     ranked = sorted(evidence, key=lambda a: (-evidence[a], a))[: top_k + VERIFY_AT_LEAST]
     decisive = bool(ranked) and evidence[ranked[0]] >= DECISIVE_MULTIPLE * strong
-    verify = [a for rank, a in enumerate(ranked)
-              if evidence[a] >= strong or (rank < index_type.weak_verified and not decisive)]
-    screen = [a for a in ranked if a not in verify and not decisive] if index_type.screens_weak else []
+    weak = [] if decisive else [a for a in ranked if evidence[a] < strong]
+    on_rank = set(ranked[: index_type.weak_verified])
+    verify = [a for a in ranked if evidence[a] >= strong or (a in on_rank and a in weak)]
+    screen = [a for a in weak if a not in on_rank] if index_type.screens_weak else []
     return verify, screen
 
 
