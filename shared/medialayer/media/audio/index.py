@@ -55,7 +55,7 @@ class AudioIndex(CandidateIndex[AudioFingerprint]):
     # (pink 0 dB 48/58 both ways, pitch and speed 5 % 58/58, clips of unindexed tracks 0/30) with
     # ~120 instead of ~350 ms of compares per query (29 tracks indexed, one core). Query triplets
     # with 10 partners per peak instead of 7 raised the first figure to 31 but not the second, for
-    # twice the candidate time at 1,000 hours (p50 133 -> 249 ms): not kept.
+    # ~1.4 times the candidate time at 1,000 hours (p50 249 against 181 ms, other work running): not kept.
     weak_verified = 1
     screens_weak = True
 
