@@ -192,42 +192,7 @@ def query_job(i: int) -> list[Result]:
     return results
 
 
-def speed_figures(tracks: list[Path]) -> dict:
-    """Compare time for a pair of 3-minute tracks, and decode-only time."""
-    long = [p for p in tracks if _refs[tracks.index(p)]["duration"] >= 185][:2]
-    if len(long) < 2:
-        return {}
-    import subprocess
-
-    blobs = []
-    for p in long:
-        blobs.append(subprocess.run(["ffmpeg", "-v", "error", "-i", str(p), "-t", "180", "-c:a", "libvorbis",
-                                     "-f", "ogg", "-"], check=True, capture_output=True).stdout)
-    out: dict = {}
-    t0 = _cpu()
-    fps = [engine().fingerprint_bytes(b) for b in blobs]
-    out["fingerprint_two_3min_s"] = _cpu() - t0
-    t0 = _cpu()
-    for b in blobs:
-        decode_audio(b, max_bytes=10**9, max_seconds=REFERENCE_CAP_S)
-    out["decode_two_3min_s"] = _cpu() - t0
-    fresh = [engine().from_bytes(engine().to_bytes(f)) for f in fps]
-    t0 = _cpu()
-    cmp = engine().compare(fresh[0], fresh[1])
-    out["compare_unrelated_3min_s"] = _cpu() - t0
-    out["unrelated_similarity"] = cmp.similarity
-    fresh = [engine().from_bytes(engine().to_bytes(f)) for f in fps]
-    t0 = _cpu()
-    engine().compare(fresh[0], engine().from_bytes(engine().to_bytes(fps[0])))
-    out["compare_identical_3min_s"] = _cpu() - t0
-    t0 = _cpu()
-    for b in blobs:
-        engine().compare(engine().fingerprint_bytes(b), fresh[1])
-    out["end_to_end_pair_s"] = (_cpu() - t0) / 2 + out["fingerprint_two_3min_s"] / 2
-    return out
-
-
-def summarise(results: list[Result], refs: dict[int, dict], speed: dict, args: argparse.Namespace) -> str:
+def summarise(results: list[Result], refs: dict[int, dict], args: argparse.Namespace) -> str:
     by = defaultdict(list)
     for r in results:
         by[r.system].append(r)
@@ -324,16 +289,9 @@ def summarise(results: list[Result], refs: dict[int, dict], speed: dict, args: a
         f"{np.mean(edge_ok) if edge_ok else float('nan'):.3f} of {len(edge_ok)}.",
         "",
         f"Speed (CPU seconds of one core): bare PyAV decode + resample of the references runs at "
-        f"{decode_speed:.0f}x real time, full fingerprinting at {fp_speed['medialayer']:.0f}x.",
+        f"{decode_speed:.0f}x real time, full fingerprinting at {fp_speed['medialayer']:.0f}x. A whole "
+        "/audio/match of two 3-minute files: `bench/audio_pair.py` (\"Pair of 3-minute tracks\").",
     ]
-    if speed:
-        text.append(
-            f"Pair of 3-minute tracks: fingerprint both {speed['fingerprint_two_3min_s'] * 1000:.0f} ms "
-            f"(bare decode {speed['decode_two_3min_s'] * 1000:.0f} ms), compare unrelated "
-            f"{speed['compare_unrelated_3min_s'] * 1000:.0f} ms, compare identical "
-            f"{speed['compare_identical_3min_s'] * 1000:.0f} ms, so a whole /audio/match of two 3-minute "
-            f"files takes ~{(speed['fingerprint_two_3min_s'] + speed['compare_unrelated_3min_s']) * 1000:.0f} ms "
-            f"of processing.")
     return "\n".join(text) + "\n"
 
 
@@ -358,8 +316,7 @@ def main() -> None:
             if k % 10 == 0:
                 print(f"queries: {k + 1}/{len(tracks)} tracks, {time.time() - started:.0f} s", flush=True)
     _init(tracks, refs, systems)
-    speed = speed_figures(tracks)
-    section = summarise(results, refs, speed, args)
+    section = summarise(results, refs, args)
     print(section)
     if args.write_docs:
         write_section("Audio match", section)

@@ -46,7 +46,10 @@ def test_fifty_parallel_queries_against_twenty_left_let_exactly_twenty_through(r
     usage = httpx.get(f"{runtime.base_url}/v1/usage", headers={"x-api-key": key}).json()
     assert usage["quotas"]["search_queries"]["used"] == 20
     assert usage["quotas"]["search_queries"]["limit"] == 20
-    assert usage["quotas"]["search_queries"]["resets_at"].startswith(usage["period"][:4])
+    # Monthly quotas reset at the start of the next period (December's in the next year).
+    year, month = (int(part) for part in usage["period"][:7].split("-"))
+    next_period = f"{year + month // 12:04d}-{month % 12 + 1:02d}-01"
+    assert usage["quotas"]["search_queries"]["resets_at"].startswith(next_period)
     assert {(a["quota"], a["percent"]) for a in usage["alerts"]} == {("search_queries", 80),
                                                                       ("search_queries", 100)}
 

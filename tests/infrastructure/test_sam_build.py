@@ -82,7 +82,7 @@ def test_built_match_function_answers_an_api_gateway_event(build_dir: Path, tmp_
         "import json, sys\n"
         "from app import handler\n"
         "class Ctx:\n"
-        "    function_name='MatchFunction'; memory_limit_in_mb=1769; aws_request_id='req-1'\n"
+        "    function_name='MatchFunction'; memory_limit_in_mb=3538; aws_request_id='req-1'\n"
         "    invoked_function_arn='arn:aws:lambda:us-east-1:123456789012:function:MatchFunction'\n"
         "for path in ('/no/such/route', '/image/match'):\n"
         "    event = {'version': '2.0', 'routeKey': '$default', 'rawPath': path, 'rawQueryString': '',\n"

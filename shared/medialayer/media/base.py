@@ -11,6 +11,8 @@ and finds, among a segment's assets, the few worth an exact ``compare`` with a q
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -21,6 +23,17 @@ from medialayer.models.match import Confidence, Segment
 
 DecodedT = TypeVar("DecodedT")
 FingerprintT = TypeVar("FingerprintT")
+SideT = TypeVar("SideT")
+
+_sides = ThreadPoolExecutor(max_workers=2, thread_name_prefix="match-side")
+
+
+def on_both_sides(read: Callable[[bytes], SideT], source: bytes, target: bytes) -> tuple[SideT, SideT]:
+    """``read`` of both sides of a match at once: FFmpeg (decoding in a filter graph), PIL and numpy
+    release the GIL, so with two vCPUs a pair costs about its slower side rather than the sum
+    (docs/benchmarks.md, "Pair of 3-minute tracks"). The source's error, if any, is raised first."""
+    pending = [_sides.submit(read, data) for data in (source, target)]
+    return pending[0].result(), pending[1].result()
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,7 @@ class MediaEngine(ABC, Generic[DecodedT, FingerprintT]):
     def compare_bytes(self, source: bytes, target: bytes) -> Comparison:
         """Two media of this type, as the match endpoint receives them (a medium that also takes other
         media on one side, as video does, reads each side's kind here)."""
-        return self.compare(self.fingerprint_bytes(source), self.fingerprint_bytes(target))
+        return self.compare(*on_both_sides(self.fingerprint_bytes, source, target))
 
     def confidence(self, similarity: float) -> Confidence:
         """Map a calibrated similarity to the envelope's label.

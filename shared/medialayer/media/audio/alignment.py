@@ -128,6 +128,34 @@ def _best_offset(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[int, flo
     return int(counts[best]), float(best + lo)
 
 
+class _PeelVotes:
+    """``_best_offset`` of the matches still live, for repeated peeling along one slope: the
+    (offset, source anchor frame) pairs are made distinct once, so each peel counts with bincounts
+    instead of sorting every live match again (a 3-minute self-match: ~160 -> ~60 ms of peeling)."""
+
+    def __init__(self, tq: np.ndarray, tt: np.ndarray, scale: float) -> None:
+        off = np.rint(tt - scale * tq).astype(np.int64)
+        self.lo = int(off.min()) if len(off) else 0
+        self.off = off - self.lo
+        pairs, self.pair_of = np.unique(self.off * (1 << 24) + tq.astype(np.int64), return_inverse=True)
+        self.pair_off = pairs >> 24
+
+    def keep(self, live: np.ndarray) -> None:
+        """Drop the matches where ``live`` is False (peeled)."""
+        self.off, self.pair_of = self.off[live], self.pair_of[live]
+
+    def best(self) -> tuple[int, float]:
+        """Votes and centre (frames) of the best 3-frame offset window among the live matches."""
+        live_pairs = np.bincount(self.pair_of, minlength=len(self.pair_off)) > 0
+        # Over the span of the live offsets only, as _offset_counts sees it (ties and edges included).
+        first = int(self.off.min())
+        counts = np.bincount(self.pair_off[live_pairs])[first:]
+        if len(counts) >= 3:
+            counts = np.convolve(counts, np.ones(3, dtype=np.int64), mode="same")
+        best = int(np.argmax(counts))
+        return int(counts[best]), float(best + first + self.lo)
+
+
 def _runner_up_offsets(tq: np.ndarray, tt: np.ndarray, scale: float, k: int) -> list[tuple[int, float]]:
     """The next ``k`` best offset windows after the best, each at least 3 frames from the ones before."""
     counts, lo = _offset_counts(tq, tt, scale)
@@ -205,34 +233,38 @@ def _peel_runs(m: _Matches, scale: float, source: AudioFingerprint, target: Audi
                source_end: float) -> tuple[list[AlignedRun], float, float]:
     """Peel offset lines off the matches, strongest first; split each into runs at long gaps."""
     runs: list[tuple[float, float, float, float, int]] = []
-    alive = np.ones(len(m.tq), dtype=bool)
+    # Live matches only: peeled ones are dropped as we go (the first line alone often holds half).
+    tq, tt, dq = m.tq, m.tt, m.dq
+    votes_of = _PeelVotes(tq, tt, scale)
     first_line: tuple[float, float] | None = None
     for _ in range(MAX_LINES):
-        idx = np.nonzero(alive)[0]
-        if len(idx) < MIN_LINE_VOTES:
+        if len(tq) < MIN_LINE_VOTES:
             break
-        votes, centre = _best_offset(m.tq[idx], m.tt[idx], scale)
+        votes, centre = votes_of.best()
         if votes < MIN_LINE_VOTES:
             break
-        near = idx[np.abs(m.tt[idx] - scale * m.tq[idx] - centre) <= INLIER_FRAMES + 1.0]
-        slope, intercept = _fit_line(m.tq[near], m.tt[near], scale, centre)
-        inl = idx[np.abs(m.tt[idx] - slope * m.tq[idx] - intercept) <= INLIER_FRAMES]
+        near = np.abs(tt - scale * tq - centre) <= INLIER_FRAMES + 1.0
+        slope, intercept = _fit_line(tq[near], tt[near], scale, centre)
+        peeled = np.abs(tt - slope * tq - intercept) <= INLIER_FRAMES
+        inl = np.nonzero(peeled)[0]
         if len(inl) == 0:
-            alive[near] = False
-            continue
-        slope, intercept = _fit_line(m.tq[inl], m.tt[inl], slope, intercept)
-        alive[inl] = False
-        if first_line is None:
-            first_line = (slope, intercept)
-        order = inl[np.argsort(m.tq[inl], kind="stable")]
-        cuts = np.nonzero(np.diff(m.tq[order]) > MAX_GAP_FRAMES)[0] + 1
-        for run in np.split(order, cuts):
-            votes = len(np.unique(m.tq[run]))  # distinct source anchor frames, as in _best_offset
-            if votes < MIN_LINE_VOTES:
-                continue
-            s0 = float(m.tq[run].min())
-            s1 = min(float((m.tq[run] + m.dq[run]).max()) + WINDOW_FRAMES, source_end)
-            runs.append((s0, s1, slope, intercept, votes))
+            peeled = near
+        else:
+            slope, intercept = _fit_line(tq[inl], tt[inl], slope, intercept)
+            if first_line is None:
+                first_line = (slope, intercept)
+            order = inl[np.argsort(tq[inl], kind="stable")]
+            cuts = np.nonzero(np.diff(tq[order]) > MAX_GAP_FRAMES)[0] + 1
+            for run in np.split(order, cuts):
+                votes = len(np.unique(tq[run]))  # distinct source anchor frames, as in _best_offset
+                if votes < MIN_LINE_VOTES:
+                    continue
+                s0 = float(tq[run].min())
+                s1 = min(float((tq[run] + dq[run]).max()) + WINDOW_FRAMES, source_end)
+                runs.append((s0, s1, slope, intercept, votes))
+        live = ~peeled
+        tq, tt, dq = tq[live], tt[live], dq[live]
+        votes_of.keep(live)
     slope, intercept = first_line if first_line else (scale, 0.0)
     return _extend_edges(runs, source, target, source_end), slope, intercept
 

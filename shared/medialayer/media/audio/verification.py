@@ -47,14 +47,6 @@ def _occupancy(fp: AudioFingerprint) -> np.ndarray:
     return cached
 
 
-def _hits(src_t: np.ndarray, src_f: np.ndarray, occupancy: np.ndarray) -> int:
-    """Source peaks (frames, substeps) with an occupied key in their frequency tolerance."""
-    t = np.rint(src_t).astype(np.int64) * _BAND_SPAN
-    lo = t + np.ceil(src_f - _TOL_STEPS - 1e-6).astype(np.int64)
-    hi = t + np.floor(src_f + _TOL_STEPS + 1e-6).astype(np.int64)
-    return int(np.count_nonzero(np.searchsorted(occupancy, hi, side="right") > np.searchsorted(occupancy, lo)))
-
-
 def _z_scores(centre: np.ndarray, background: np.ndarray) -> np.ndarray:
     """z of hit counts ``centre`` against rows of background counts (NaN: offset not available)."""
     mean = np.nanmean(background, axis=1)
@@ -71,15 +63,16 @@ def peak_overlap_z(source: AudioFingerprint, target: AudioFingerprint, slope: fl
     occupancy = _occupancy(target)
     t = slope * source.frames.astype(np.float64)
     f = source.freqs.astype(np.float64) + band_shift * FREQ_SUBSTEPS
-    last = float(target.frames[-1])
-
-    def count(offset: float) -> int:
-        pt = t + offset
-        inside = (pt >= 0) & (pt <= last)
-        return _hits(pt[inside], f[inside], occupancy)
-
-    hits = count(intercept_frames)
-    background = np.array([[count(intercept_frames + d) for d in BACKGROUND_OFFSETS]], dtype=np.float64)
+    f_lo = np.ceil(f - _TOL_STEPS - 1e-6).astype(np.int64)
+    f_hi = np.floor(f + _TOL_STEPS + 1e-6).astype(np.int64)
+    # The line and its background offsets in one batch: a row per offset, a column per source peak.
+    predicted = t[None, :] + (intercept_frames + np.array((0.0, *BACKGROUND_OFFSETS)))[:, None]
+    inside = (predicted >= 0) & (predicted <= float(target.frames[-1]))
+    row = np.rint(predicted).astype(np.int64) * _BAND_SPAN
+    occupied = np.searchsorted(occupancy, (row + f_hi).ravel(), side="right") > np.searchsorted(
+        occupancy, (row + f_lo).ravel())
+    counts = np.count_nonzero(occupied.reshape(row.shape) & inside, axis=1)
+    hits, background = int(counts[0]), counts[None, 1:].astype(np.float64)
     return float(_z_scores(np.array([hits]), background)[0]), hits, float(background.mean())
 
 

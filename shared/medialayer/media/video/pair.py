@@ -1,25 +1,22 @@
 """One /video/match: two videos, or a video and a still image or an audio clip, told apart by their bytes.
 
-Both sides are decoded and fingerprinted at once (FFmpeg and numpy release the GIL), so a pair
-costs about the slower side rather than the sum.
+Both sides are decoded and fingerprinted at once (``on_both_sides``).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.sniff import SNIFF_BYTES, detect_format
 from medialayer.media.audio.fingerprint import AudioFingerprint
-from medialayer.media.base import Comparison
+from medialayer.media.base import Comparison, on_both_sides
 from medialayer.media.image.decode import DecodedImage, decode_image
 from medialayer.media.video.crossmodal import audio_in_video, image_in_video
 from medialayer.media.video.engine import VideoEngine
 from medialayer.media.video.fingerprint import VideoFingerprint
 from medialayer.models.common import MediaType
-
-_sides = ThreadPoolExecutor(max_workers=2, thread_name_prefix="video-side")
 
 
 def _read(engine: VideoEngine, data: bytes) -> VideoFingerprint | DecodedImage | AudioFingerprint:
@@ -44,7 +41,7 @@ def _read(engine: VideoEngine, data: bytes) -> VideoFingerprint | DecodedImage |
 
 def compare_media(engine: VideoEngine, source: bytes, target: bytes) -> Comparison:
     """Compare two sides of which at least one is a video."""
-    a, b = (f.result() for f in [_sides.submit(_read, engine, data) for data in (source, target)])
+    a, b = on_both_sides(partial(_read, engine), source, target)
     if isinstance(a, VideoFingerprint) and isinstance(b, VideoFingerprint):
         return engine.compare(a, b)
     if isinstance(b, VideoFingerprint):
