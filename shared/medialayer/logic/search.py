@@ -33,8 +33,9 @@ from medialayer.settings import get_settings
 
 # Each segment proposes up to this many candidates; of the best VERIFY_AT_LEAST + top_k, those that
 # reach the index's ``strong_evidence`` are verified, the first of the index's ``weak_verified`` too
-# and, where the index screens, the other weak ones that pass its ``plausible``; no weak one when the
-# best holds DECISIVE_MULTIPLE times that (``shortlist``; docs/architecture.md, "Verification").
+# and, where the index screens, the other weak ones among its ``screened_at_most`` best that pass its
+# ``plausible``; no weak one when the best holds DECISIVE_MULTIPLE times that (``shortlist``;
+# docs/architecture.md, "Verification").
 CANDIDATES_PER_SEGMENT = 50
 VERIFY_AT_LEAST = 10
 DECISIVE_MULTIPLE = 3.0
@@ -154,13 +155,15 @@ def shortlist(evidence: dict[str, float], index_type: type[CandidateIndex], top_
     No weak ones once a candidate is decisive: a query whose content the index clearly holds is clean
     enough for its other true matches to be strong too."""
     strong = index_type.strong_evidence
-    ranked = sorted(evidence, key=lambda a: (-evidence[a], a))[: top_k + VERIFY_AT_LEAST]
+    ordered = sorted(evidence, key=lambda a: (-evidence[a], a))
+    ranked = ordered[: top_k + VERIFY_AT_LEAST]
     decisive = bool(ranked) and evidence[ranked[0]] >= DECISIVE_MULTIPLE * strong
-    weak = [] if decisive else [a for a in ranked if evidence[a] < strong]
     on_rank = set(ranked[: index_type.weak_verified])
-    verify = [a for a in ranked if evidence[a] >= strong or (a in on_rank and a in weak)]
-    screen = [a for a in weak if a not in on_rank] if index_type.screens_weak else []
-    return verify, screen
+    verify = [a for a in ranked if evidence[a] >= strong or (a in on_rank and not decisive)]
+    if decisive or not index_type.screened_at_most:
+        return verify, []
+    pool = ordered[: max(len(ranked), index_type.screened_at_most)]
+    return verify, [a for a in pool if evidence[a] < strong and a not in on_rank]
 
 
 def _load(store: MediaStore, engine: MediaEngine, project_id: str, asset_id: str) -> Any:

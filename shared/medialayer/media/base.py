@@ -69,15 +69,16 @@ class CandidateIndex(ABC, Generic[FingerprintT]):
     # up most of a search's time. 0: every shortlisted candidate is verified.
     strong_evidence: ClassVar[float] = 0.0
     # Weaker candidates ranked among the first ``weak_verified`` get the exact compare too (unless
-    # one candidate is decisive). Indexes that ``screens_weak`` give it to the other weak ones of the
-    # shortlist whose stored fingerprint passes ``plausible``, a test far cheaper than the compare.
+    # one candidate is decisive). Indexes with ``screened_at_most`` give it to the other weak ones
+    # among that many best candidates (at least the shortlist) whose stored fingerprint passes
+    # ``plausible``, a test far cheaper than the compare; 0: no screen.
     weak_verified: ClassVar[int] = 5
-    screens_weak: ClassVar[bool] = False
+    screened_at_most: ClassVar[int] = 0
 
     @staticmethod
     def plausible(query: Any, stored: FingerprintT) -> bool:
         """Whether the exact compare of ``query`` (as given to ``candidates``) with ``stored`` could
-        match; only asked of indexes that set ``screens_weak``."""
+        match; only asked of indexes that set ``screened_at_most``."""
         return True
 
     @staticmethod

@@ -192,8 +192,8 @@ def _merge(parts: list[_Matches]) -> _Matches:
     ft = np.concatenate([p.ft for p in parts])
     key = np.concatenate([p.key for p in parts])
     # The same landmark pair found by two neighbouring shifts counts once.
-    _, keep = np.unique(key, return_index=True)
-    keep.sort()
+    keep = np.zeros(len(key), dtype=bool)
+    keep[np.unique(key, return_index=True)[1]] = True  # first occurrences, in their order
     return _Matches(tq=tq[keep], tt=tt[keep], dq=dq[keep], fq=fq[keep], ft=ft[keep], key=key[keep])
 
 

@@ -57,7 +57,12 @@ class AudioIndex(CandidateIndex[AudioFingerprint]):
     # with 10 partners per peak instead of 7 raised the first figure to 31 but not the second, for
     # ~1.4 times the candidate time at 1,000 hours (p50 249 against 181 ms, other work running): not kept.
     weak_verified = 1
-    screens_weak = True
+    # The screen reaches past the compare's shortlist of 20: of the 29 clips under louder music of the
+    # API bench, three that the pairwise compare matches held 3 index votes, ranked 21st-25th among
+    # chance lines of 3-6 votes, and scanned at z 10-12 (in-process replica of bench/search_recall.py:
+    # 18 -> 21 found of the 22 the compare matches; held-out clips: 0/10 matched, ~22 scans each).
+    # Normalising votes by each asset's chance rate did not rank them higher: only peaks tell.
+    screened_at_most = 40
 
     @staticmethod
     def plausible(query: AudioFingerprint, stored: AudioFingerprint) -> bool:
