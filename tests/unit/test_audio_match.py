@@ -137,3 +137,35 @@ def test_fingerprint_and_compare_are_deterministic() -> None:
     assert ENGINE.to_bytes(a) == ENGINE.to_bytes(b)
     query = clip_fp(5.0, 6.0)
     assert ENGINE.compare(query, a) == ENGINE.compare(query, b)
+
+
+def test_edges_reach_through_the_silence_a_clip_begins_or_ends_with() -> None:
+    # A track that opens and closes on a second of silence: clips cut there have no peaks in it,
+    # yet the whole clip is aligned (the segment is where the two recordings overlap).
+    silence = np.zeros(RATE, dtype=np.float32)
+    track = np.concatenate([silence, synth_music(20.0, seed=41), silence])
+    target = ENGINE.fingerprint_bytes(encode(track, "flac"))
+    for start, seconds in ((0.0, 6.0), (16.0, 6.0)):
+        query = ENGINE.fingerprint_bytes(encode(track[int(start * RATE): int((start + seconds) * RATE)], "wav"))
+        cmp = ENGINE.compare(query, target)
+        best = min(cmp.segments, key=lambda s: abs(s.target_start - s.source_start - start))
+        assert abs(best.source_start) <= 0.1 and abs(best.source_end - seconds) <= 0.1
+        assert abs(best.target_start - start) <= 0.1
+
+
+def test_a_repeat_of_the_same_audio_does_not_stop_an_edge_but_a_neighbouring_run_does() -> None:
+    from medialayer.media.audio.alignment import FRAME_SECONDS, _extend_edges
+
+    frames = np.arange(0, 310, 2, dtype=np.uint32)
+    source = AudioFingerprint(frames=frames, freqs=np.full(len(frames), 400, np.uint16), duration_s=10.0)
+    target = AudioFingerprint(frames=np.array([0, 9000], np.uint32), freqs=np.array([400, 400], np.uint16),
+                              duration_s=300.0)
+    # (source start, source end, slope, intercept, votes) in frames: the true line, whose matches
+    # start 40 frames in, and a loop's repeat of most of the same source time elsewhere in the target.
+    true_run, repeat = (40.0, 300.0, 1.0, 1000.0, 30), (5.0, 250.0, 1.0, 2000.0, 20)
+    extended = _extend_edges([true_run, repeat], source, target, 10.0 / FRAME_SECONDS)
+    assert extended[0].source_start == 0.0 and abs(extended[0].source_end - 10.0) < 1e-6
+    # Two halves of the source matched in two places: neither edge reaches into the other half.
+    first, second = (0.0, 150.0, 1.0, 1000.0, 30), (160.0, 300.0, 1.0, 5000.0, 30)
+    a, b = _extend_edges([first, second], source, target, 10.0 / FRAME_SECONDS)
+    assert abs(a.source_end - 150.0 * FRAME_SECONDS) < 1e-6 and abs(b.source_start - 160.0 * FRAME_SECONDS) < 1e-6

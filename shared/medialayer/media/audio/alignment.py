@@ -58,11 +58,17 @@ SCAN_MAX_FRAMES = 1875
 # A frame's analysis window reaches this many frames past its start: where a run's audio ends.
 WINDOW_FRAMES = N_FFT / HOP
 # A run's edge reaches out to the source's first or last peak (within the target) when no more than
-# this much audio (frames; the ~4 s of MAX_GAP_FRAMES) separates them and no other run claims it:
-# noise thins matches most near a clip's edges (docs/benchmarks.md: segment edges, 0.94 before).
+# this much audio (frames; the ~4 s of MAX_GAP_FRAMES) separates them and no run beside it claims
+# that audio: noise thins matches most near a clip's edges (docs/benchmarks.md: segment edges, 0.94
+# before). Past the first or last peak there is only silence, so an edge that reaches the peak goes
+# on to the source's own start or end (within the target).
 EDGE_GAP_FRAMES = MAX_GAP_FRAMES
 # Only runs with at least this fraction of a run's votes keep its edge from reaching out: a chance
-# line of 6-8 votes (MIN_LINE_VOTES) otherwise blocked the edges of true runs of 24-83 votes.
+# line of 6-8 votes (MIN_LINE_VOTES) otherwise blocked the edges of true runs of 24-83 votes. And
+# only runs beside it: another occurrence of the same source time (a loop, a repeated chorus), one
+# sharing at least PARALLEL_SHARE of the shorter run's span, claims other target time, not this
+# audio (in 8 of 226 tuning clips with an edge off by > 0.5 s, 6 were blocked so).
+PARALLEL_SHARE = 0.5
 EDGE_BLOCK_VOTES = 0.5
 # Least-squares refinement of the time scale needs this span of source time (frames; ~4 s).
 MIN_FIT_SPAN_FRAMES = 125
@@ -206,21 +212,28 @@ def _fit_line(tq: np.ndarray, tt: np.ndarray, scale: float, offset: float) -> tu
     return scale, float(np.mean(tt - scale * tq)) if len(tq) else offset
 
 
+def _beside(other: tuple[float, float, float, float, int], s0: float, s1: float) -> bool:
+    """Whether run ``other`` lies beside the source span ``[s0, s1]`` rather than along it."""
+    shared = min(other[1], s1) - max(other[0], s0)
+    return shared < PARALLEL_SHARE * min(other[1] - other[0], s1 - s0)
+
+
 def _extend_edges(runs: list[tuple[float, float, float, float, int]], source: AudioFingerprint,
                   target: AudioFingerprint, source_end: float) -> list[AlignedRun]:
     """Runs ``(s0, s1, slope, intercept, votes)`` in frames, edges extended (EDGE_GAP_FRAMES), in seconds."""
     s_first = float(source.frames[0]) if len(source) else 0.0
     s_last = min(float(source.frames[-1]) + WINDOW_FRAMES, source_end) if len(source) else source_end
-    t_last = float(target.frames[-1]) + WINDOW_FRAMES if len(target) else 0.0
+    t_end = target.duration_s / FRAME_SECONDS
     out: list[AlignedRun] = []
     for k, (s0, s1, slope, intercept, votes) in enumerate(runs):
-        others = [r for j, r in enumerate(runs) if j != k and r[4] >= EDGE_BLOCK_VOTES * votes]
-        lo = max(s_first, -intercept / slope)
-        if lo < s0 and s0 - lo <= EDGE_GAP_FRAMES and not any(o[1] > lo and o[0] < s0 for o in others):
-            s0 = lo
-        hi = min(s_last, (t_last - intercept) / slope)
-        if hi > s1 and hi - s1 <= EDGE_GAP_FRAMES and not any(o[0] < hi and o[1] > s1 for o in others):
-            s1 = hi
+        others = [r for j, r in enumerate(runs)
+                  if j != k and r[4] >= EDGE_BLOCK_VOTES * votes and _beside(r, s0, s1)]
+        # The source's own start and end, where the line maps them inside the target.
+        start, end = max(0.0, -intercept / slope), min(source_end, (t_end - intercept) / slope)
+        if start < s0 <= max(s_first, start) + EDGE_GAP_FRAMES and not any(o[1] > start and o[0] < s0 for o in others):
+            s0 = start
+        if end > s1 >= min(s_last, end) - EDGE_GAP_FRAMES and not any(o[0] < end and o[1] > s1 for o in others):
+            s1 = end
         out.append(AlignedRun(
             source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
             target_start=(slope * s0 + intercept) * FRAME_SECONDS,
