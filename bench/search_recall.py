@@ -33,6 +33,8 @@ from _docs import kept_rows, write_section  # noqa: E402
 from image_match import TRANSFORMS, _load, jpeg  # noqa: E402
 
 from medialayer.media.audio.engine import AudioEngine  # noqa: E402
+from medialayer.media.base import MediaEngine  # noqa: E402
+from medialayer.media.image.engine import ImageEngine  # noqa: E402
 
 TITLE = "Search accuracy through the API"
 AUDIO_TRANSFORMS = ("mp3_128k", "opus_48k", "white_10dB", "pink_10dB", "white_0dB", "pitch_+3%", "pitch_-5%",
@@ -70,18 +72,32 @@ def _search(api: httpx.Client, media_type: str, data: bytes) -> dict:
     return response.json()
 
 
+def _matches(engine: MediaEngine, query: bytes, reference: object) -> bool:
+    """The yardstick: what the pairwise match (``/{type}/match``) says of the same query."""
+    return engine.compare(engine.fingerprint_bytes(query), reference).similarity >= engine.default_threshold
+
+
+def _row(medium: str, query: str, first: int, pairwise: int, n: int) -> str:
+    queries = {"image": "photos", "audio": "clips"}[medium]
+    return f"| {medium} | {query} (pairwise compare of the same {queries}: {pairwise / n:.3f}) | {first / n:.3f} |"
+
+
 def bench_images(api: httpx.Client, photos: list[Path], held_out: list[Path]) -> list[str]:
     ids = {p.name: _index(api, "image", p.name, p.read_bytes()) for p in photos}
     _wait_ready(api, list(ids.values()))
+    engine = ImageEngine()
+    references = {p.name: engine.fingerprint_bytes(p.read_bytes()) for p in photos}
     rows, times = [], []
     for name, (transform, quality) in TRANSFORMS.items():
-        first = 0
+        first = pairwise = 0
         for path in photos:
+            query = jpeg(transform(_load(path)), quality)
             started = time.perf_counter()
-            body = _search(api, "image", jpeg(transform(_load(path)), quality))
+            body = _search(api, "image", query)
             times.append(time.perf_counter() - started)
             first += _first(body, ids[path.name])
-        rows.append(f"| image | {name} | {first / len(photos):.3f} |")
+            pairwise += _matches(engine, query, references[path.name])
+        rows.append(_row("image", name, first, pairwise, len(photos)))
     names = {asset_id: name for name, asset_id in ids.items()}
     false = []
     for path in held_out:
@@ -117,10 +133,8 @@ def bench_audio(api: httpx.Client, tracks: list[Path], held_out: list[Path]) -> 
             body = _search(api, "audio", clip)
             times.append(time.perf_counter() - started)
             first += _first(body, ids[path.name])
-            pairwise += engine.compare(engine.fingerprint_bytes(clip), references[path.name]).similarity >= (
-                engine.default_threshold)
-        rows.append(f"| audio | 10 s clip, {name} (pairwise compare of the same clips: "
-                    f"{pairwise / len(usable):.3f}) | {first / len(usable):.3f} |")
+            pairwise += _matches(engine, clip, references[path.name])
+        rows.append(_row("audio", f"10 s clip, {name}", first, pairwise, len(usable)))
     false = 0
     for i, path in enumerate(held_out[1:]):
         clip = made["mp3_128k"].make(load_pcm(str(path), 30.0, 10.0), i, other)[0]
