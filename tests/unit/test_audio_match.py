@@ -139,7 +139,7 @@ def test_fingerprint_and_compare_are_deterministic() -> None:
     assert ENGINE.compare(query, a) == ENGINE.compare(query, b)
 
 
-def test_edges_reach_through_the_silence_a_clip_begins_or_ends_with() -> None:
+def test_edges_reach_through_silence_aligned_with_silence_only() -> None:
     # A track that opens and closes on a second of silence: clips cut there have no peaks in it,
     # yet the whole clip is aligned (the segment is where the two recordings overlap).
     silence = np.zeros(RATE, dtype=np.float32)
@@ -151,6 +151,12 @@ def test_edges_reach_through_the_silence_a_clip_begins_or_ends_with() -> None:
         best = min(cmp.segments, key=lambda s: abs(s.target_start - s.source_start - start))
         assert abs(best.source_start) <= 0.1 and abs(best.source_end - seconds) <= 0.1
         assert abs(best.target_start - start) <= 0.1
+    # Silence against music is not aligned: a clip padded with silence matches from its first sound.
+    pad = np.zeros(int(1.5 * RATE), dtype=np.float32)
+    padded = ENGINE.fingerprint_bytes(encode(np.concatenate([pad, track[8 * RATE: 14 * RATE], pad]), "wav"))
+    best = max(ENGINE.compare(padded, target).segments, key=lambda s: s.score)
+    assert abs(best.source_start - 1.5) <= 0.2 and 6.5 <= best.source_end <= 7.7  # not into the padding
+    assert abs(best.target_start - 8.0) <= 0.2
 
 
 def test_a_repeat_of_the_same_audio_does_not_stop_an_edge_but_a_neighbouring_run_does() -> None:

@@ -60,9 +60,12 @@ WINDOW_FRAMES = N_FFT / HOP
 # A run's edge reaches out to the source's first or last peak (within the target) when no more than
 # this much audio (frames; the ~4 s of MAX_GAP_FRAMES) separates them and no run beside it claims
 # that audio: noise thins matches most near a clip's edges (docs/benchmarks.md: segment edges, 0.94
-# before). Past the first or last peak there is only silence, so an edge that reaches the peak goes
-# on to the source's own start or end (within the target).
+# before). Beyond that peak the source is silent: the edge goes on to the source's own start or end
+# only where the target is silent there too, past SILENCE_MARGIN_FRAMES (~0.5 s, where a fading note
+# may leave the target a peak the copy lost): a track's quiet opening or ending is part of the
+# overlap, a clip's padding with silence against music is not.
 EDGE_GAP_FRAMES = MAX_GAP_FRAMES
+SILENCE_MARGIN_FRAMES = 16.0
 # Only runs with at least this fraction of a run's votes keep its edge from reaching out: a chance
 # line of 6-8 votes (MIN_LINE_VOTES) otherwise blocked the edges of true runs of 24-83 votes. And
 # only runs beside it: another occurrence of the same source time (a loop, a repeated chorus), one
@@ -218,26 +221,43 @@ def _beside(other: tuple[float, float, float, float, int], s0: float, s1: float)
     return shared < PARALLEL_SHARE * min(other[1] - other[0], s1 - s0)
 
 
+def _silent(fp: AudioFingerprint, lo: float, hi: float) -> bool:
+    """No peak of ``fp`` in frames ``[lo, hi]``."""
+    return int(np.searchsorted(fp.frames, hi, side="right")) == int(np.searchsorted(fp.frames, lo, side="left"))
+
+
 def _extend_edges(runs: list[tuple[float, float, float, float, int]], source: AudioFingerprint,
                   target: AudioFingerprint, source_end: float) -> list[AlignedRun]:
     """Runs ``(s0, s1, slope, intercept, votes)`` in frames, edges extended (EDGE_GAP_FRAMES), in seconds."""
     s_first = float(source.frames[0]) if len(source) else 0.0
     s_last = min(float(source.frames[-1]) + WINDOW_FRAMES, source_end) if len(source) else source_end
+    t_last = float(target.frames[-1]) + WINDOW_FRAMES if len(target) else 0.0
     t_end = target.duration_s / FRAME_SECONDS
     out: list[AlignedRun] = []
     for k, (s0, s1, slope, intercept, votes) in enumerate(runs):
         others = [r for j, r in enumerate(runs)
                   if j != k and r[4] >= EDGE_BLOCK_VOTES * votes and _beside(r, s0, s1)]
-        # The source's own start and end, where the line maps them inside the target.
+        lo = max(s_first, -intercept / slope)
+        if lo < s0 and s0 - lo <= EDGE_GAP_FRAMES and not any(o[1] > lo and o[0] < s0 for o in others):
+            s0 = lo
+        hi = min(s_last, (t_last - intercept) / slope)
+        if hi > s1 and hi - s1 <= EDGE_GAP_FRAMES and not any(o[0] < hi and o[1] > s1 for o in others):
+            s1 = hi
+
+        def mapped(s: float, slope: float = slope, intercept: float = intercept) -> float:
+            return slope * s + intercept
+
+        # Silence against silence: past the source's first or last peak, where the target has no peak
+        # either, the edge goes on to the source's own start or end (a clip cut where a track opens or
+        # closes quietly). Silence against music (a clip padded with silence) stops at the peak.
         start, end = max(0.0, -intercept / slope), min(source_end, (t_end - intercept) / slope)
-        if start < s0 <= max(s_first, start) + EDGE_GAP_FRAMES and not any(o[1] > start and o[0] < s0 for o in others):
+        if start < s0 <= s_first and _silent(target, mapped(start), mapped(s0) - SILENCE_MARGIN_FRAMES):
             s0 = start
-        if end > s1 >= min(s_last, end) - EDGE_GAP_FRAMES and not any(o[0] < end and o[1] > s1 for o in others):
+        if end > s1 >= s_last and _silent(target, mapped(s1 - WINDOW_FRAMES) + SILENCE_MARGIN_FRAMES, mapped(end)):
             s1 = end
         out.append(AlignedRun(
             source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
-            target_start=(slope * s0 + intercept) * FRAME_SECONDS,
-            target_end=(slope * s1 + intercept) * FRAME_SECONDS, votes=votes,
+            target_start=mapped(s0) * FRAME_SECONDS, target_end=mapped(s1) * FRAME_SECONDS, votes=votes,
         ))
     return out
 
