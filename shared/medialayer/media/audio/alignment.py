@@ -17,7 +17,7 @@ import numpy as np
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import Landmarks, build_index, build_landmarks, hash_landmarks, join
 from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, FRAME_SECONDS, HOP, N_FFT
-from medialayer.media.audio.verification import peak_overlap_z, scan_offsets
+from medialayer.media.audio.verification import occupancy, peak_overlap_z, scan_offsets
 
 # Pitch shifts tried (bands; 0.5 band = 1.45 %): +-2 bands covers +-5.9 % (docs/benchmarks.md, pitch rows).
 BAND_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0, -1.5, 1.5, -2.0, 2.0)
@@ -327,6 +327,14 @@ def _scan_candidates(source: AudioFingerprint, target: AudioFingerprint, plain: 
             near = plain.tq[np.abs(plain.tt - plain.tq - centre) <= INLIER_FRAMES + 1.0]
             out.append((len(np.unique(near)), 0.0, 1.0, 1.0, centre))
     return out
+
+
+def prepare(fp: AudioFingerprint) -> AudioFingerprint:
+    """Build ``fp``'s compare-time tables (landmarks, hash index, peak occupancy) now, cached on it,
+    so that ``align`` finds them ready: a match builds them for both sides at once."""
+    build_index(fp)
+    occupancy(fp)
+    return fp
 
 
 def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:

@@ -36,7 +36,8 @@ _BAND_SPAN = 1 << 12
 _TOL_STEPS = int(FREQ_TOLERANCE * FREQ_SUBSTEPS)
 
 
-def _occupancy(fp: AudioFingerprint) -> np.ndarray:
+def occupancy(fp: AudioFingerprint) -> np.ndarray:
+    """Sorted keys of ``fp``'s peaks, each widened by FRAME_TOLERANCE frames (cached on ``fp``)."""
     cached = fp.cache.get("occupancy")
     if cached is None:
         frames = fp.frames.astype(np.int64)
@@ -60,7 +61,7 @@ def peak_overlap_z(source: AudioFingerprint, target: AudioFingerprint, slope: fl
     ``t_target = slope * t_source + intercept`` with bands shifted by ``band_shift``."""
     if len(source) == 0 or len(target) == 0:
         return 0.0, 0, 0.0
-    occupancy = _occupancy(target)
+    occupied_keys = occupancy(target)
     t = slope * source.frames.astype(np.float64)
     f = source.freqs.astype(np.float64) + band_shift * FREQ_SUBSTEPS
     f_lo = np.ceil(f - _TOL_STEPS - 1e-6).astype(np.int64)
@@ -69,8 +70,8 @@ def peak_overlap_z(source: AudioFingerprint, target: AudioFingerprint, slope: fl
     predicted = t[None, :] + (intercept_frames + np.array((0.0, *BACKGROUND_OFFSETS)))[:, None]
     inside = (predicted >= 0) & (predicted <= float(target.frames[-1]))
     row = np.rint(predicted).astype(np.int64) * _BAND_SPAN
-    occupied = np.searchsorted(occupancy, (row + f_hi).ravel(), side="right") > np.searchsorted(
-        occupancy, (row + f_lo).ravel())
+    occupied = np.searchsorted(occupied_keys, (row + f_hi).ravel(), side="right") > np.searchsorted(
+        occupied_keys, (row + f_lo).ravel())
     counts = np.count_nonzero(occupied.reshape(row.shape) & inside, axis=1)
     hits, background = int(counts[0]), counts[None, 1:].astype(np.float64)
     return float(_z_scores(np.array([hits]), background)[0]), hits, float(background.mean())
