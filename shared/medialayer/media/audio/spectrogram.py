@@ -64,9 +64,7 @@ def log_spectrogram(samples: np.ndarray) -> np.ndarray:
     if len(samples) < N_FFT:
         return np.zeros((0, band_count()), dtype=np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(samples, N_FFT)[::HOP]
-    # float64 on purpose: NumPy's float64 FFT ran ~2x faster than its float32 one here (3-minute track
-    # ~95 -> ~45 ms), and the peaks it yields are the same (docs/benchmarks.md, "Pair of 3-minute tracks").
-    spectrum = np.fft.rfft(frames * _window().astype(np.float64), axis=1)
+    spectrum = np.fft.rfft(frames * _window(), axis=1)
     power = (spectrum.real**2 + spectrum.imag**2).astype(np.float32)
     bands = power @ _filterbank()
     # Full-scale sine -> ~0 dB: normalise by the window's energy.
