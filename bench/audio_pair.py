@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -144,8 +145,6 @@ def main() -> None:
         return
     if args.corpus is None:
         parser.error("--corpus is required")
-    import tempfile
-
     tracks = _long_tracks(args.corpus)
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

@@ -30,7 +30,7 @@ _sides = ThreadPoolExecutor(max_workers=2, thread_name_prefix="match-side")
 
 def on_both_sides(read: Callable[[bytes], SideT], source: bytes, target: bytes) -> tuple[SideT, SideT]:
     """``read`` of both sides of a match at once: FFmpeg (decoding in a filter graph), PIL and numpy
-    release the GIL, so with two vCPUs a pair costs about its slower side rather than the sum
+    release the GIL, so with two vCPUs a pair costs far less than the sum of its sides
     (docs/benchmarks.md, "Pair of 3-minute tracks"). The source's error, if any, is raised first."""
     pending = [_sides.submit(read, data) for data in (source, target)]
     return pending[0].result(), pending[1].result()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import av
 
+# What decoding malformed media raises, from PyAV or from arithmetic on the fields it reads: every
+# PyAV-decoded medium maps these to unsupported_media.
+DECODE_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, RuntimeError, ZeroDivisionError)
+
 
 def stated_duration_s(container: av.container.InputContainer, stream: av.stream.Stream) -> float | None:
     """The duration the container claims for ``stream``, if any (headers can lie: decoding is capped too)."""

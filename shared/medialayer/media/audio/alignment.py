@@ -17,7 +17,7 @@ import numpy as np
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import Landmarks, build_index, build_landmarks, hash_landmarks, join
 from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, FRAME_SECONDS, HOP, N_FFT
-from medialayer.media.audio.verification import occupancy, peak_overlap_z, scan_offsets
+from medialayer.media.audio.verification import peak_overlap_z, scan_offsets
 
 # Pitch shifts tried (bands; 0.5 band = 1.45 %): +-2 bands covers +-5.9 % (docs/benchmarks.md, pitch rows).
 BAND_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0, -1.5, 1.5, -2.0, 2.0)
@@ -124,10 +124,12 @@ def _offset_counts(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[np.nda
     # One vote per (offset, source anchor frame): the triplets of one coinciding chord would
     # otherwise outvote a sparse but genuine alignment (docs/benchmarks.md: false matches).
     key = np.unique((off - lo) * (1 << 24) + tq.astype(np.int64))
-    counts = np.bincount(key >> 24)
-    if len(counts) >= 3:
-        counts = np.convolve(counts, np.ones(3, dtype=np.int64), mode="same")
-    return counts, lo
+    return _windows(np.bincount(key >> 24)), lo
+
+
+def _windows(counts: np.ndarray) -> np.ndarray:
+    """Votes per offset summed over 3-frame windows (a line's votes split by rounding still meet)."""
+    return np.convolve(counts, np.ones(3, dtype=np.int64), mode="same") if len(counts) >= 3 else counts
 
 
 def _best_offset(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[int, float]:
@@ -158,9 +160,7 @@ class _PeelVotes:
         live_pairs = np.bincount(self.pair_of, minlength=len(self.pair_off)) > 0
         # Over the span of the live offsets only, as _offset_counts sees it (ties and edges included).
         first = int(self.off.min())
-        counts = np.bincount(self.pair_off[live_pairs])[first:]
-        if len(counts) >= 3:
-            counts = np.convolve(counts, np.ones(3, dtype=np.int64), mode="same")
+        counts = _windows(np.bincount(self.pair_off[live_pairs])[first:])
         best = int(np.argmax(counts))
         return int(counts[best]), float(best + first + self.lo)
 
@@ -327,14 +327,6 @@ def _scan_candidates(source: AudioFingerprint, target: AudioFingerprint, plain: 
             near = plain.tq[np.abs(plain.tt - plain.tq - centre) <= INLIER_FRAMES + 1.0]
             out.append((len(np.unique(near)), 0.0, 1.0, 1.0, centre))
     return out
-
-
-def prepare(fp: AudioFingerprint) -> AudioFingerprint:
-    """Build ``fp``'s compare-time tables (landmarks, hash index, peak occupancy) now, cached on it,
-    so that ``align`` finds them ready: a match builds them for both sides at once."""
-    build_index(fp)
-    occupancy(fp)
-    return fp
 
 
 def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:

@@ -12,15 +12,13 @@ import av.filter
 import numpy as np
 
 from medialayer.errors import MediaLayerError
-from medialayer.media.containers import stated_duration_s
+from medialayer.media.containers import DECODE_ERRORS, stated_duration_s
 
 # 8 kHz keeps the 0-4 kHz band where music and speech keep their strongest, most codec-stable
 # partials; higher rates only add peaks that lossy codecs and noise destroy first (docs/benchmarks.md).
 SAMPLE_RATE = 8000
 # The filter graph hands out blocks of this many samples (~1 s at 8 kHz).
 BLOCK_SAMPLES = 8192
-
-_FFMPEG_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, RuntimeError)
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ def decode_audio(data: bytes, *, max_bytes: int, max_seconds: float, sample_rate
             blocks = _pcm(spool.name, demuxer, sample_rate, max_seconds)
     except MediaLayerError:
         raise
-    except _FFMPEG_ERRORS as exc:
+    except DECODE_ERRORS as exc:
         raise MediaLayerError("unsupported_media", f"could not decode audio: {exc}") from exc
     if not blocks:
         raise MediaLayerError("unsupported_media", "the audio track holds no samples")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from medialayer.media.audio.alignment import align, prepare
+from medialayer.media.audio.alignment import align
 from medialayer.media.audio.calibration import similarity_from_evidence
 from medialayer.media.audio.decode import AudioSignal, decode_audio
 from medialayer.media.audio.fingerprint import (
@@ -14,7 +14,7 @@ from medialayer.media.audio.fingerprint import (
     fingerprint_to_bytes,
 )
 from medialayer.media.audio.index import AudioIndex
-from medialayer.media.base import Comparison, MediaEngine, on_both_sides
+from medialayer.media.base import Comparison, MediaEngine
 from medialayer.models.common import MediaType
 from medialayer.models.match import Segment
 from medialayer.settings import get_settings
@@ -50,11 +50,6 @@ class AudioEngine(MediaEngine[AudioSignal, AudioFingerprint]):
 
     def from_bytes(self, blob: bytes) -> AudioFingerprint:
         return fingerprint_from_bytes(blob)
-
-    def compare_bytes(self, source: bytes, target: bytes) -> Comparison:
-        # Each side's thread also builds the tables the compare needs, which would otherwise be
-        # built one after the other on one core.
-        return self.compare(*on_both_sides(lambda data: prepare(self.fingerprint_bytes(data)), source, target))
 
     def compare(self, source: AudioFingerprint, target: AudioFingerprint) -> Comparison:
         for side, fp in (("source", source), ("target", target)):

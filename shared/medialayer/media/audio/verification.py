@@ -36,7 +36,7 @@ _BAND_SPAN = 1 << 12
 _TOL_STEPS = int(FREQ_TOLERANCE * FREQ_SUBSTEPS)
 
 
-def occupancy(fp: AudioFingerprint) -> np.ndarray:
+def _occupancy(fp: AudioFingerprint) -> np.ndarray:
     """Sorted keys of ``fp``'s peaks, each widened by FRAME_TOLERANCE frames (cached on ``fp``)."""
     cached = fp.cache.get("occupancy")
     if cached is None:
@@ -61,7 +61,7 @@ def peak_overlap_z(source: AudioFingerprint, target: AudioFingerprint, slope: fl
     ``t_target = slope * t_source + intercept`` with bands shifted by ``band_shift``."""
     if len(source) == 0 or len(target) == 0:
         return 0.0, 0, 0.0
-    occupied_keys = occupancy(target)
+    occupied_keys = _occupancy(target)
     t = slope * source.frames.astype(np.float64)
     f = source.freqs.astype(np.float64) + band_shift * FREQ_SUBSTEPS
     f_lo = np.ceil(f - _TOL_STEPS - 1e-6).astype(np.int64)

@@ -21,7 +21,7 @@ import numpy as np
 
 from medialayer.errors import MediaLayerError
 from medialayer.media.audio.decode import AudioSignal, decode_audio
-from medialayer.media.containers import stated_duration_s
+from medialayer.media.containers import DECODE_ERRORS, stated_duration_s
 
 # Frames kept per second of video: 2 keeps segment edges within ~0.5 s and costs little once
 # decoded (docs/benchmarks.md, Video match).
@@ -39,7 +39,6 @@ CODEC_COST = {"h264": 1.0, "hevc": 1.3, "vp9": 1.2, "av1": 1.5, "libdav1d": 1.5,
 OTHER_CODEC_COST = 0.5
 # Skipping non-reference (mostly B) frames only thins frames out below this rate.
 SKIP_NONREF_MIN_FPS = 8.0
-_FFMPEG_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, RuntimeError, ZeroDivisionError)
 _audio_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="video-audio")
 
 
@@ -187,7 +186,7 @@ def decode_video(data: bytes, *, max_bytes: int, max_seconds: float, with_audio:
                 frames, times, duration, fraction, (width, height) = _decode_frames(data, max_seconds, False)
         except MediaLayerError:
             raise
-        except _FFMPEG_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             raise MediaLayerError("unsupported_media", f"could not decode video: {exc}") from exc
         if not frames:
             raise MediaLayerError("unsupported_media", "the video track holds no decodable frame")
