@@ -196,12 +196,11 @@ def summarise(results: list[Result], refs: dict[int, dict], args: argparse.Names
     by = defaultdict(list)
     for r in results:
         by[r.system].append(r)
+    # Only the systems this run measured (--systems) get a column.
+    systems = tuple(s for s in SYSTEMS if by[s])
     thresholds = {"medialayer": engine().default_threshold}
     false_counts = {}
-    for system in SYSTEMS:
-        if not by[system]:
-            thresholds[system], false_counts[system] = 0.0, (0, 0)
-            continue
+    for system in systems:
         unrelated = [r.score for r in by[system] if not r.related]
         if system != "medialayer":
             top = max(unrelated) if unrelated else 0.0
@@ -215,7 +214,7 @@ def summarise(results: list[Result], refs: dict[int, dict], args: argparse.Names
     rows = defaultdict(dict)
     names = [t.name for t in transforms()]
     groups = {t.name: t.group for t in transforms()}
-    for system in SYSTEMS:
+    for system in systems:
         rel = [r for r in by[system] if r.related]
         for name in names:
             rs = [r for r in rel if r.transform == name]
@@ -227,13 +226,13 @@ def summarise(results: list[Result], refs: dict[int, dict], args: argparse.Names
     def pct(t: tuple[int, int]) -> str:
         return f"{t[0] / t[1]:.3f}" if t[1] else "-"
 
-    lines = ["| transform | " + " | ".join(SYSTEMS) + " |", "|---|" + "---|" * len(SYSTEMS)]
+    lines = ["| transform | " + " | ".join(systems) + " |", "|---|" + "---|" * len(systems)]
     for name in [k for k in rows if k.startswith("group: ")] + names:
         label = f"**{name[7:]}**" if name.startswith("group: ") else name
-        lines.append(f"| {label} | " + " | ".join(pct(rows[name][s]) for s in SYSTEMS) + " |")
-    fm = {s: false_counts[s] for s in SYSTEMS}
+        lines.append(f"| {label} | " + " | ".join(pct(rows[name][s]) for s in systems) + " |")
+    fm = {s: false_counts[s] for s in systems}
     lines.append("| false matches / unrelated pairs | " + " | ".join(f"{a} / {b}" for a, b in fm.values()) + " |")
-    lines.append("| threshold | " + " | ".join(f"{thresholds[s]:.4g}" for s in SYSTEMS) + " |")
+    lines.append("| threshold | " + " | ".join(f"{thresholds[s]:.4g}" for s in systems) + " |")
 
     def offset_stats(system: str, pred) -> str:
         errs = [r.offset_error_s for r in by[system] if r.related and hit(r) and pred(r)]
@@ -243,17 +242,17 @@ def summarise(results: list[Result], refs: dict[int, dict], args: argparse.Names
 
     no_speed = {n for n in names if not n.startswith(("pitch", "speed", "tempo"))}
     lines.append("| offset error ms, median / p95 (no pitch/speed) | " +
-                 " | ".join(offset_stats(s, lambda r: r.transform in no_speed) for s in SYSTEMS) + " |")
+                 " | ".join(offset_stats(s, lambda r: r.transform in no_speed) for s in systems) + " |")
     lines.append("| ... for offsets beyond 6 min | " +
                  " | ".join(offset_stats(s, lambda r: r.transform in no_speed and r.track_offset_s > 360)
-                            for s in SYSTEMS) + " |")
+                            for s in systems) + " |")
     total_min = sum(r["duration"] for r in refs.values()) / 60
     sizes = {
         "medialayer": sum(len(r["ml_blob"]) for r in refs.values()) / total_min,
         "chromaprint": sum(4 * len(r["cp"]) for r in refs.values()) / total_min,
         "audfprint-style": sum(4 * len(r["af"][0]) for r in refs.values()) / total_min,
     }
-    lines.append("| fingerprint bytes per minute | " + " | ".join(f"{sizes[s]:.0f}" for s in SYSTEMS) + " |")
+    lines.append("| fingerprint bytes per minute | " + " | ".join(f"{sizes[s]:.0f}" for s in systems) + " |")
     total_s = total_min * 60
     fp_speed = {
         "medialayer": total_s / sum(r["ml_time"] for r in refs.values()),
@@ -261,9 +260,9 @@ def summarise(results: list[Result], refs: dict[int, dict], args: argparse.Names
         "audfprint-style": total_s / max(sum(r["af_time"] for r in refs.values()), 1e-9),
     }
     lines.append("| fingerprinting speed (x real time per core, incl. decode) | " +
-                 " | ".join(f"{fp_speed[s]:.0f}" for s in SYSTEMS) + " |")
+                 " | ".join(f"{fp_speed[s]:.0f}" for s in systems) + " |")
     lines.append("| query time ms (median: decode + fingerprint + compare vs. full track) | " +
-                 " | ".join(f"{np.median([r.seconds for r in by[s]] or [0]) * 1000:.0f}" for s in SYSTEMS) + " |")
+                 " | ".join(f"{np.median([r.seconds for r in by[s]]) * 1000:.0f}" for s in systems) + " |")
 
     ours_rel = [r for r in by["medialayer"] if r.related and hit(r) and r.extra.get("edges")]
     edge_ok = [max(abs(r.extra["edges"][0] - r.extra["edges_truth"][0]),

@@ -31,3 +31,31 @@ def similarity_from_votes(votes: float, chance_votes: float) -> float:
 def similarity_from_evidence(votes: float, chance_votes: float, overlap_z: float) -> float:
     """The stronger of the two kinds of evidence; each is calibrated on its own unrelated pairs."""
     return max(similarity_from_votes(votes, chance_votes), float(np.interp(overlap_z, Z_KNOTS, SIMILARITY_KNOTS)))
+
+
+# The changes' z (changes.py) and the joint z of a line that count as much as the peak z of the
+# 0.80 knot. On a 40-track tuning run the highest of 1,175 unrelated pairs, over every offset, was
+# 6.3 for the peak z, 5.4 for the changes' and 5.75 for the joint z: peaks and changes are different
+# features, so their chance highs rarely meet on one offset (docs/benchmarks.md, "Audio match").
+CHANGE_Z_AT_OPERATING_POINT = 6.0
+JOINT_Z_AT_OPERATING_POINT = 7.0
+# The joint z counts where each kind of evidence reaches this on its own. Music in one key on one
+# beat grid (tests/unit/test_audio_match.py) lines up both at a beat: peak z 7.0 with changes' z 3.6
+# on one offset, joint 7.5. No unrelated pair of the tuning run had both at 4 on one offset, and no
+# true line there needed the joint z with either under 4.
+JOINT_FLOOR_Z = 4.0
+
+
+def joint_z(peak_z: np.ndarray | float, change_z: np.ndarray | float) -> np.ndarray | float:
+    """Both kinds of evidence of one line together (Stouffer's sum), where each reaches JOINT_FLOOR_Z."""
+    both = np.minimum(peak_z, change_z) >= JOINT_FLOOR_Z
+    return np.where(both, (np.asarray(peak_z) + np.asarray(change_z)) / np.sqrt(2.0), 0.0)
+
+
+def evidence_z(peak_z: np.ndarray | float, change_z: np.ndarray | float) -> np.ndarray | float:
+    """The strongest of the peak z, the changes' z and the joint z, each on the peak z's scale, so
+    that one set of knots (Z_KNOTS) calibrates all three."""
+    scale = Z_KNOTS[2]
+    z = np.maximum(np.maximum(peak_z, np.multiply(change_z, scale / CHANGE_Z_AT_OPERATING_POINT)),
+                   joint_z(peak_z, change_z) * (scale / JOINT_Z_AT_OPERATING_POINT))
+    return float(z) if np.ndim(z) == 0 else z

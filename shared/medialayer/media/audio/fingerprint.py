@@ -1,7 +1,8 @@
-"""The stored fingerprint: sparse spectral peaks, serialised compactly.
+"""The stored fingerprint: sparse spectral peaks and dense band-energy changes, serialised compactly.
 
 Peaks, not hashes, are stored: hashing happens at compare time, so one stored form serves the
-pitch- and speed-shifted lookups (``alignment``) and stays ~3 bytes per peak after zlib.
+pitch- and speed-shifted lookups (``alignment``) and stays ~3 bytes per peak after zlib. The
+changes (``changes``) keep one sign bit per band and 64 ms block.
 """
 
 from __future__ import annotations
@@ -13,13 +14,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from medialayer.errors import MediaLayerError
+from medialayer.media.audio.changes import BLOCK_FRAMES, band_changes, pack_signs, unpack_signs
 from medialayer.media.audio.decode import SAMPLE_RATE, AudioSignal
 from medialayer.media.audio.peaks import FREQ_SUBSTEPS, find_peaks
-from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, HOP, log_spectrogram
+from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, HOP, band_count, log_spectrogram
 
-_MAGIC = b"MLA1"
+_MAGIC = b"MLA2"
+# Peaks only: still read (no changes), so assets indexed before them keep matching.
+_MAGIC_PEAKS_ONLY = b"MLA1"
 # magic, sample rate, hop, bands/octave, substeps, duration (s), peak count, frame-delta width
 _HEADER = struct.Struct("<4sIHBBfIB")
+# MLA2 only: frames per change block, change blocks, bands
+_CHANGES_HEADER = struct.Struct("<BIH")
+
+
+def _no_changes() -> np.ndarray:
+    return np.zeros((0, band_count()), dtype=np.float32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,6 +39,11 @@ class AudioFingerprint:
     frames: np.ndarray  # uint32
     freqs: np.ndarray  # uint16
     duration_s: float
+    # (blocks, bands) float32 band-energy changes (``changes.py``); +-1 once stored.
+    changes: np.ndarray = field(default_factory=_no_changes, repr=False, compare=False)
+    # Blocks starting one frame later, kept by a fresh fingerprint only: a fresh query scans odd
+    # offsets too.
+    changes_odd: np.ndarray | None = field(default=None, repr=False, compare=False)
     # Compare-time caches (pairs, sorted hash index); not serialised.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -41,6 +56,7 @@ class AudioFingerprint:
             and np.array_equal(self.frames, other.frames)
             and np.array_equal(self.freqs, other.freqs)
             and abs(self.duration_s - other.duration_s) < 1e-3
+            and np.array_equal(self.changes > 0, other.changes > 0)
         )
 
     __hash__ = None  # type: ignore[assignment]
@@ -49,8 +65,10 @@ class AudioFingerprint:
 def compute_fingerprint(signal: AudioSignal) -> AudioFingerprint:
     if signal.sample_rate != SAMPLE_RATE:
         raise ValueError(f"expected {SAMPLE_RATE} Hz PCM, got {signal.sample_rate}")
-    frames, freqs = find_peaks(log_spectrogram(signal.samples))
-    return AudioFingerprint(frames=frames, freqs=freqs, duration_s=float(signal.duration_s))
+    spec = log_spectrogram(signal.samples)
+    frames, freqs = find_peaks(spec)
+    return AudioFingerprint(frames=frames, freqs=freqs, duration_s=float(signal.duration_s),
+                            changes=band_changes(spec), changes_odd=band_changes(spec, phase=1))
 
 
 def _split_bytes(values: np.ndarray) -> bytes:
@@ -71,14 +89,15 @@ def fingerprint_to_bytes(fp: AudioFingerprint) -> bytes:
         _MAGIC, SAMPLE_RATE, HOP, BANDS_PER_OCTAVE, FREQ_SUBSTEPS, fp.duration_s, len(fp.frames),
         np.dtype(delta_dtype).itemsize,
     )
-    body = _split_bytes(deltas.astype(delta_dtype)) + _split_bytes(fp.freqs.astype(np.uint16))
+    changes = _CHANGES_HEADER.pack(BLOCK_FRAMES, *fp.changes.shape) + pack_signs(fp.changes)
+    body = _split_bytes(deltas.astype(delta_dtype)) + _split_bytes(fp.freqs.astype(np.uint16)) + changes
     return header + zlib.compress(body, 9)
 
 
 def fingerprint_from_bytes(blob: bytes) -> AudioFingerprint:
     try:
         magic, rate, hop, bpo, substeps, duration, count, width = _HEADER.unpack_from(blob)
-        if magic != _MAGIC:
+        if magic not in (_MAGIC, _MAGIC_PEAKS_ONLY):
             raise ValueError("not an audio fingerprint")
         if (rate, hop, bpo, substeps) != (SAMPLE_RATE, HOP, BANDS_PER_OCTAVE, FREQ_SUBSTEPS):
             raise ValueError("fingerprint made with other parameters; re-index the asset")
@@ -87,7 +106,14 @@ def fingerprint_from_bytes(blob: bytes) -> AudioFingerprint:
         split = count * width
         deltas = _join_bytes(body[:split], delta_dtype, count)
         freqs = _join_bytes(body[split:], np.uint16, count)
+        changes = _no_changes()
+        if magic == _MAGIC:
+            start = split + 2 * count
+            block, blocks, bands = _CHANGES_HEADER.unpack_from(body, start)
+            if (block, bands) != (BLOCK_FRAMES, band_count()):
+                raise ValueError("fingerprint made with other parameters; re-index the asset")
+            changes = unpack_signs(body[start + _CHANGES_HEADER.size :], blocks, bands)
     except (struct.error, zlib.error, ValueError, KeyError) as exc:
         raise MediaLayerError("invalid_request", f"corrupt audio fingerprint: {exc}") from exc
     frames = np.cumsum(deltas.astype(np.int64)).astype(np.uint32)
-    return AudioFingerprint(frames=frames, freqs=freqs.copy(), duration_s=float(duration))
+    return AudioFingerprint(frames=frames, freqs=freqs.copy(), duration_s=float(duration), changes=changes)

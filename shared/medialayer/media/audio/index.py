@@ -13,9 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from medialayer.media.audio.alignment import BAND_SHIFTS, LOOKUP_SCALES
+from medialayer.media.audio.calibration import evidence_z
+from medialayer.media.audio.changes import scan_fingerprints
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import build_landmarks, hash_landmarks
-from medialayer.media.audio.verification import scan_offsets
+from medialayer.media.audio.verification import offset_z
 from medialayer.media.base import Candidate, CandidateIndex, Tables
 
 # 1 landmark in SAMPLING is indexed: ~121 postings per second of music, 10 bytes each, 4.3 GB per
@@ -33,7 +35,9 @@ MAX_POSTINGS_PER_BUCKET = 4096
 OFFSET_BIN = 3
 # A weak candidate is worth the exact compare when some offset at unchanged pitch and tempo puts
 # this many background spreads of query peaks on its peaks (the compare's own statistic, whose
-# match knot is z 7.5). A scan costs ~3 ms against a 4-minute track, a compare 50-100 ms.
+# match knot is z 7.5), or failing that, when the compare's evidence with the dense changes
+# (calibration.evidence_z) reaches as much there: a clip under a louder track keeps too few peaks.
+# A peak scan costs ~3 ms against a 4-minute track, a changes scan ~12, a compare 50-100 ms.
 PLAUSIBLE_Z = 6.0
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
@@ -66,8 +70,12 @@ class AudioIndex(CandidateIndex[AudioFingerprint]):
 
     @staticmethod
     def plausible(query: AudioFingerprint, stored: AudioFingerprint) -> bool:
-        best = scan_offsets(query, stored, 1)
-        return bool(best) and best[0][0] >= PLAUSIBLE_Z
+        offsets, peak_z = offset_z(query, stored)
+        if len(peak_z) and peak_z.max() >= PLAUSIBLE_Z:
+            return True
+        changes = scan_fingerprints(query, stored)
+        return changes is not None and len(offsets) > 0 and bool(
+            np.max(evidence_z(peak_z, changes.z_near(offsets))) >= PLAUSIBLE_Z)
 
     @staticmethod
     def rows(fingerprint: AudioFingerprint) -> Tables:

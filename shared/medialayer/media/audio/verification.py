@@ -10,10 +10,14 @@ The same count over every offset at once (``scan_offsets``) finds lines too weak
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.peaks import FREQ_SUBSTEPS
+
+if TYPE_CHECKING:  # the fingerprint's changes borrow BACKGROUND_OFFSETS from here
+    from medialayer.media.audio.fingerprint import AudioFingerprint
 
 # Wrong offsets (frames) sampling the background: far enough to leave the true line's +-1 frame
 # tolerance and any beat-synchronous echo of it, unequal so no single tempo lines them all up.
@@ -105,36 +109,51 @@ def _offset_hits(source: AudioFingerprint, target: AudioFingerprint) -> tuple[np
     return hits, base
 
 
-def scan_offsets(source: AudioFingerprint, target: AudioFingerprint, k: int) -> list[tuple[float, float]]:
-    """The ``k`` best ``(z, offset frames)`` over every whole-frame offset at unchanged pitch and
-    tempo that keeps the source's peaks inside the target's (each >= 3 frames from the ones before).
+def around(values: np.ndarray, shifts: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """``(len(values), len(shifts))`` rows of ``values[i + d]`` (NaN outside), and whether at least
+    half of each row exists: the background of every offset at once."""
+    pad = max(abs(d) for d in shifts)
+    padded = np.full(len(values) + 2 * pad, np.nan)
+    padded[pad : pad + len(values)] = values
+    idx = np.arange(len(values)) + pad
+    rows = np.stack([padded[idx + d] for d in shifts], axis=1)
+    return rows, np.count_nonzero(~np.isnan(rows), axis=1) >= len(shifts) // 2
 
-    The statistic of ``peak_overlap_z`` from one histogram: under heavy noise or a louder mix too
-    few triplets survive to vote the true offset into the candidates at all. Re-verify the result.
+
+def offset_z(source: AudioFingerprint, target: AudioFingerprint) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, z)``: the statistic of ``peak_overlap_z`` at every whole-frame offset at unchanged
+    pitch and tempo that keeps the source's peaks inside the target's, from one histogram.
+
+    Under heavy noise or a louder mix too few triplets survive to vote the true offset into the
+    candidates at all. Re-verify what it finds.
     """
+    none = np.zeros(0), np.zeros(0)
     if len(source) == 0 or len(target) == 0:
-        return []
+        return none
     hits, base = _offset_hits(source, target)
     first = int(target.frames.min()) - int(source.frames.min()) + base
     last = int(target.frames.max()) - int(source.frames.max()) + base
     if last < first:
-        return []
+        return none
     # Background offsets outside [first, last] are NaN: partial overlaps would understate it.
-    pad = max(abs(d) for d in BACKGROUND_OFFSETS)
-    padded = np.full(len(hits) + 2 * pad, np.nan)
-    padded[first + pad : last + pad + 1] = hits[first : last + 1]
-    idx = np.arange(first, last + 1)
-    background = np.stack([padded[idx + pad + d] for d in BACKGROUND_OFFSETS], axis=1)
-    enough = np.count_nonzero(~np.isnan(background), axis=1) >= len(BACKGROUND_OFFSETS) // 2
-    idx, background = idx[enough], background[enough]
-    if len(idx) == 0:
-        return []
-    z = _z_scores(hits[idx], background)
+    background, enough = around(hits[first : last + 1], BACKGROUND_OFFSETS)
+    idx = np.arange(first, last + 1)[enough]
+    return (idx - base).astype(np.float64), _z_scores(hits[idx], background[enough])
+
+
+def top_offsets(offsets: np.ndarray, z: np.ndarray, k: int) -> list[tuple[float, float]]:
+    """The ``k`` best ``(z, offset)``, each at least 3 frames from the ones before."""
+    z = z.copy()
     out: list[tuple[float, float]] = []
-    for _ in range(min(k, len(idx))):
+    for _ in range(min(k, len(z))):
         best = int(np.argmax(z))
         if not np.isfinite(z[best]):
             break
-        out.append((float(z[best]), float(idx[best] - base)))
-        z[np.abs(idx - idx[best]) < 3] = -np.inf
+        out.append((float(z[best]), float(offsets[best])))
+        z[np.abs(offsets - offsets[best]) < 3] = -np.inf
     return out
+
+
+def scan_offsets(source: AudioFingerprint, target: AudioFingerprint, k: int) -> list[tuple[float, float]]:
+    """The ``k`` best ``(z, offset frames)`` of ``offset_z``."""
+    return top_offsets(*offset_z(source, target), k)

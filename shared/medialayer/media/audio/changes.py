@@ -1,0 +1,151 @@
+"""Band-energy changes: a dense companion to the sparse peaks for the heaviest noise and mixes.
+
+Each peak must survive on its own, and under 0 dB noise or 6 dB under a louder track most do not.
+Whether a band's energy rises or falls from one 64 ms block to the next, relative to the block's
+overall change, is decided by every partial in the band at once and survives far more of either.
+A clip's changes correlated with a track's at every offset, against that pair's own spread over
+all offsets (median and MAD: music repeats, so the spread is the pair's, not a model's) and against
+the wrong offsets around each one, find lines whose peaks are too few to tell (docs/benchmarks.md,
+"Audio match": dense changes).
+
+A stored fingerprint keeps one sign bit per band and block (~13 kB per minute). A fresh one also
+keeps the real values, at both frame phases, so a fresh query scans every whole-frame offset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from medialayer.media.audio.spectrogram import FLOOR_DB
+from medialayer.media.audio.verification import BACKGROUND_OFFSETS, around, top_offsets
+
+if TYPE_CHECKING:  # the fingerprint stores these changes
+    from medialayer.media.audio.fingerprint import AudioFingerprint
+
+# Frames per block: 64 ms blocks beat 32 ms (chance alignments) and 128 ms (onsets blur) on a
+# 40-track tuning run (docs/benchmarks.md).
+BLOCK_FRAMES = 2
+# Below this many scanned offsets the median and MAD of the background are not worth trusting.
+MIN_SCAN_OFFSETS = 200
+_MAD_TO_STD = 1.4826
+
+
+def band_changes(spec: np.ndarray, phase: int = 0) -> np.ndarray:
+    """``(blocks - 1, bands)`` float32: each band's log-energy change from one block to the next,
+    minus the block's mean change (volume and broadband swells cancel). Blocks start at ``phase``."""
+    power = 10.0 ** (np.maximum(spec[phase:].astype(np.float64), FLOOR_DB) / 10.0)
+    n = len(power) // BLOCK_FRAMES
+    if n < 2:
+        return np.zeros((0, spec.shape[1]), dtype=np.float32)
+    level = np.log10(power[: n * BLOCK_FRAMES].reshape(n, BLOCK_FRAMES, -1).sum(axis=1))
+    change = np.diff(level, axis=0)
+    change -= change.mean(axis=1, keepdims=True)
+    return change.astype(np.float32)
+
+
+def pack_signs(changes: np.ndarray) -> bytes:
+    """One bit per value: set where it rose above the block's mean change."""
+    return np.packbits(changes > 0, axis=1).tobytes()
+
+
+def unpack_signs(raw: bytes, blocks: int, bands: int) -> np.ndarray:
+    """``pack_signs`` back to +-1 float32 values."""
+    width = -(-bands // 8)
+    bits = np.unpackbits(np.frombuffer(raw, np.uint8, count=blocks * width).reshape(blocks, width), axis=1)
+    return bits[:, :bands].astype(np.float32) * 2.0 - 1.0
+
+
+def _correlations(query: np.ndarray, reference: np.ndarray, spectrum: np.ndarray | None = None) -> np.ndarray:
+    """Normalised correlation of ``query`` with ``reference[j : j + len(query)]`` for every j;
+    ``spectrum``: the reference's ``_spectrum`` at the size this pair needs, when already made."""
+    n, m = len(query), len(reference)
+    size = _fft_size(n, m)
+    if spectrum is None:
+        spectrum = _spectrum(reference, size)
+    dot = np.fft.irfft((np.conj(np.fft.rfft(query, size, axis=0)) * spectrum).sum(axis=1), size)[: m - n + 1]
+    energy = np.concatenate(([0.0], np.cumsum(np.sum(reference.astype(np.float64) ** 2, axis=1))))
+    window = energy[n:] - energy[: m - n + 1]
+    norm = np.sqrt(window * float(np.sum(query.astype(np.float64) ** 2)))
+    return np.divide(dot, norm, out=np.zeros_like(dot), where=norm > 0)
+
+
+def _fft_size(n: int, m: int) -> int:
+    return 1 << (n + m - 1).bit_length()
+
+
+def _spectrum(reference: np.ndarray, size: int) -> np.ndarray:
+    return np.fft.rfft(reference, size, axis=0)
+
+
+@dataclass(frozen=True)
+class ChangeScan:
+    """z of the changes' correlation at offsets ``first + step * i`` (frames; -inf where unknown)."""
+
+    first: int
+    step: int
+    z: np.ndarray
+
+    def z_near(self, offsets: np.ndarray) -> np.ndarray:
+        """Best z within one scanned offset of each of ``offsets`` (-inf outside the scan)."""
+        i = np.rint((np.asarray(offsets, dtype=np.float64) - self.first) / self.step).astype(np.int64)
+        out = np.full(len(i), -np.inf)
+        for j in (i - 1, i, i + 1):
+            inside = (j >= 0) & (j < len(self.z))
+            out[inside] = np.maximum(out[inside], self.z[j[inside]])
+        return out
+
+    def z_at(self, offset: float) -> float:
+        return float(self.z_near(np.array([offset]))[0])
+
+    def best(self, k: int) -> list[tuple[float, float]]:
+        """The ``k`` best ``(z, offset)``, each at least 3 frames from the ones before."""
+        return top_offsets(self.first + self.step * np.arange(len(self.z), dtype=np.float64), self.z, k)
+
+
+def _local_z(corr: np.ndarray, step: int) -> np.ndarray:
+    """z of each offset against the peak z's wrong offsets around it (verification.py): unequal
+    gaps, so a shared tempo does not line them all up the way it lines up beats."""
+    background, enough = around(corr, tuple(sorted({round(d / step) for d in BACKGROUND_OFFSETS})))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (corr - np.nanmean(background, axis=1)) / np.maximum(np.nanstd(background, axis=1), 1e-9)
+    return np.where(enough, z, -np.inf)
+
+
+def scan_changes(phases: list[np.ndarray], reference: np.ndarray) -> ChangeScan | None:
+    """Correlate a source's changes (``phases[p]``: blocks starting at frame ``p``, one or both
+    phases) with a reference's (phase 0) at every offset that keeps the source inside the reference.
+
+    The z is the lower of two: against every offset of the pair (median, MAD) and against the
+    wrong offsets around it. Synthetic music in one key on one beat grid reached 7.0 on the first
+    alone and stayed under 4.8 on both; real unrelated pairs reached 6.0 and 5.5 (docs/benchmarks.md).
+    """
+    if not 0 < len(phases) <= BLOCK_FRAMES or any(not 0 < len(q) <= len(reference) for q in phases):
+        return None
+    size = _fft_size(max(len(q) for q in phases), len(reference))
+    spectrum = _spectrum(reference, size)  # shared by the phases: the larger of the two transforms
+    corrs = [_correlations(q, reference, spectrum) for q in phases]
+    n = min(len(c) for c in corrs)
+    step = BLOCK_FRAMES // len(phases)
+    # Source frame BLOCK_FRAMES * i + p meets reference frame BLOCK_FRAMES * (j + i): offset
+    # BLOCK_FRAMES * j - p, so interleaving the phases in reverse gives one uniform grid.
+    corr = np.empty(n * len(phases))
+    for p, c in enumerate(corrs):
+        corr[len(phases) - 1 - p :: len(phases)] = c[:n]
+    if len(corr) < MIN_SCAN_OFFSETS:
+        return None
+    median = float(np.median(corr))
+    spread = _MAD_TO_STD * float(np.median(np.abs(corr - median)))
+    if spread <= 0:
+        return None
+    z = np.minimum((corr - median) / spread, _local_z(corr, step))
+    return ChangeScan(first=1 - len(phases), step=step, z=z)
+
+
+def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint) -> ChangeScan | None:
+    """``scan_changes`` of two fingerprints: the source's phases as it has them, the target's changes
+    as signs (whether stored or fresh: real values on both sides reach chance highs more often)."""
+    phases = [source.changes] + ([source.changes_odd] if source.changes_odd is not None else [])
+    return scan_changes(phases, np.sign(target.changes)) if len(source.changes) and len(target.changes) else None

@@ -1,0 +1,99 @@
+"""Dense band-energy changes: stored as signs, scanned over every offset, and what they add to a match."""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+import zlib
+
+import numpy as np
+
+from medialayer.media.audio.calibration import CHANGE_Z_AT_OPERATING_POINT
+from medialayer.media.audio.changes import _correlations, scan_changes
+from medialayer.media.audio.fingerprint import AudioFingerprint
+from medialayer.media.audio.spectrogram import FRAME_SECONDS
+from tests.unit._audio_fixtures import encode, synth_music
+from tests.unit.test_audio_match import ENGINE, clip_fp, track_fp, track_pcm
+
+
+def _without_changes(fp: AudioFingerprint) -> AudioFingerprint:
+    return dataclasses.replace(fp, changes=fp.changes[:0], changes_odd=None)
+
+
+def _under_a_louder_track(start: float, seconds: float) -> AudioFingerprint:
+    # The track 12 dB under unrelated music at another tempo.
+    mixed = (track_pcm() / 4.0 + synth_music(60.0, seed=77, tempo_bpm=97)) * 0.5
+    return clip_fp(start, seconds, "mp3", mixed.astype(np.float32))
+
+
+def test_changes_are_stored_as_one_sign_per_band_and_block() -> None:
+    fp = track_fp()
+    again = ENGINE.from_bytes(ENGINE.to_bytes(fp))
+    assert again.changes.shape == fp.changes.shape and len(fp.changes) > 0
+    assert set(np.unique(again.changes)) <= {-1.0, 1.0}
+    assert np.array_equal(again.changes > 0, fp.changes > 0)
+    assert again.changes_odd is None and fp.changes_odd is not None
+
+
+def test_a_clip_under_a_louder_track_is_carried_by_the_changes() -> None:
+    query = _under_a_louder_track(30.0, 5.0)
+    peaks_only = ENGINE.compare(query, _without_changes(track_fp()))
+    both = ENGINE.compare(query, track_fp())
+    assert peaks_only.similarity < 0.8 <= both.similarity
+    assert both.details["change_z"] >= CHANGE_Z_AT_OPERATING_POINT
+    assert abs(both.details["offset_s"] - 30.0) <= 0.05
+
+
+def test_a_stored_query_scans_every_other_frame_and_still_finds_its_offset() -> None:
+    fresh = _under_a_louder_track(30.0, 5.0)
+    stored = ENGINE.from_bytes(ENGINE.to_bytes(fresh))
+    reference = np.sign(track_fp().changes)
+    both, even = scan_changes([fresh.changes, fresh.changes_odd], reference), scan_changes([stored.changes], reference)
+    assert (both.step, even.step) == (1, 2)
+    true_offset = 30.0 / FRAME_SECONDS
+    assert abs(both.best(1)[0][1] - true_offset) <= 1
+    assert abs(even.best(1)[0][1] - true_offset) <= 2
+
+
+def test_music_on_the_same_beat_grid_is_held_down_by_the_wrong_offsets_around_it() -> None:
+    # Same key, timbre and tempo: against every offset alone such pairs reach the operating point.
+    reference = np.sign(track_fp().changes)
+    for seed in (41, 42, 43, 44):
+        other = ENGINE.fingerprint_bytes(encode(synth_music(10.0, seed=seed), "mp3"))
+        corr = _correlations(other.changes, reference)
+        spread = 1.4826 * np.median(np.abs(corr - np.median(corr)))
+        assert (corr.max() - np.median(corr)) / spread > CHANGE_Z_AT_OPERATING_POINT
+        assert scan_changes([other.changes, other.changes_odd], reference).best(1)[0][0] < CHANGE_Z_AT_OPERATING_POINT
+
+
+def test_fingerprints_stored_before_the_changes_still_read_and_match() -> None:
+    fp = track_fp()
+    deltas = np.diff(fp.frames.astype(np.int64), prepend=0).astype(np.uint16)
+    planes = [a.view(np.uint8).reshape(-1, 2).T.tobytes() for a in (deltas, fp.freqs.astype(np.uint16))]
+    header = struct.pack("<4sIHBBfIB", b"MLA1", 8000, 256, 24, 8, fp.duration_s, len(fp.frames), 2)
+    old = ENGINE.from_bytes(header + zlib.compress(b"".join(planes)))
+    assert len(old.changes) == 0 and np.array_equal(old.frames, fp.frames)
+    cmp = ENGINE.compare(clip_fp(23.37, 10.0), old)
+    assert cmp.similarity >= 0.8 and cmp.details["change_z"] == 0.0
+
+
+def test_the_search_screen_passes_a_clip_on_its_changes_when_its_peaks_are_gone() -> None:
+    from medialayer.media.audio.index import AudioIndex
+
+    query = _under_a_louder_track(30.0, 5.0)
+    rng = np.random.default_rng(8)
+    frames = np.sort(rng.integers(0, 150, 200)).astype(np.uint32)
+    peaks_gone = dataclasses.replace(query, frames=frames, freqs=rng.integers(16, 900, 200).astype(np.uint16), cache={})
+    assert AudioIndex.plausible(peaks_gone, track_fp())
+    assert not AudioIndex.plausible(_without_changes(peaks_gone), track_fp())
+
+
+def test_peaks_and_changes_count_together_only_where_each_shows_on_its_own() -> None:
+    from medialayer.media.audio.calibration import Z_KNOTS, evidence_z
+
+    match = Z_KNOTS[2]  # the peak z of the 0.80 knot
+    assert evidence_z(6.0, 5.0) >= match > max(evidence_z(6.0, 0.0), evidence_z(0.0, 5.0))
+    # A beat grid shared by unrelated music lifts the peak z far more than the changes' z.
+    assert evidence_z(7.0, 3.6) < match
+    both = evidence_z(np.array([6.0, 7.0]), np.array([5.0, 3.6]))
+    assert np.allclose(both, [evidence_z(6.0, 5.0), evidence_z(7.0, 3.6)])
