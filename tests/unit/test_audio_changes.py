@@ -97,3 +97,16 @@ def test_peaks_and_changes_count_together_only_where_each_shows_on_its_own() -> 
     assert evidence_z(7.0, 3.6) < match
     both = evidence_z(np.array([6.0, 7.0]), np.array([5.0, 3.6]))
     assert np.allclose(both, [evidence_z(6.0, 5.0), evidence_z(7.0, 3.6)])
+
+
+def test_a_loop_under_a_louder_track_reports_every_occurrence() -> None:
+    section = synth_music(8.0, seed=21)
+    filler = [synth_music(6.0, seed=s) for s in (22, 23, 24)]
+    # filler, loop, filler, loop, filler, loop: the loop starts at 6, 20 and 34 s.
+    looped = np.concatenate([filler[0], section, filler[1], section, filler[2], section])
+    target = ENGINE.fingerprint_bytes(encode(looped, "flac"))
+    clip = ((section / 4.0 + synth_music(8.0, seed=77, tempo_bpm=97)) * 0.5).astype(np.float32)
+    cmp = ENGINE.compare(ENGINE.fingerprint_bytes(encode(clip, "mp3")), target)
+    assert cmp.similarity >= 0.8
+    starts = sorted(s.target_start - s.source_start for s in cmp.segments if s.score >= 0.8)
+    assert np.allclose(starts, [6.0, 20.0, 34.0], atol=0.05)

@@ -77,11 +77,6 @@ SILENCE_MARGIN_FRAMES = 16.0
 # audio (in 8 of 226 tuning clips with an edge off by > 0.5 s, 6 were blocked so).
 PARALLEL_SHARE = 0.5
 EDGE_BLOCK_VOTES = 0.5
-# Verified lines other than the best are reported (``_verified_runs``) when they match on their own
-# and hold this share of the best one's evidence. In the full bench 10 noise and mix clips reported
-# only another occurrence of their audio, 6 to 96 s away; chance lines in synthetic music in one
-# key reach the operating point beside a true line of twice their z (tests/e2e/test_audio_match_api.py).
-REPEAT_SHARE = 0.75
 # Least-squares refinement of the time scale needs this span of source time (frames; ~4 s).
 MIN_FIT_SPAN_FRAMES = 125
 
@@ -99,6 +94,7 @@ class AlignedRun:
     votes: int
     z: float | None = None  # a verified line's own evidence (peak-z scale), where votes could not trace it
     best_line: bool = False  # traced on the line the alignment's evidence is about
+    line: tuple[float, float] = (1.0, 0.0)  # (slope, intercept in frames) it was traced on
 
 
 @dataclass
@@ -313,7 +309,8 @@ def _peel_runs(m: _Matches, scale: float, source: AudioFingerprint, target: Audi
         votes_of.keep(live)
     slope, intercept = first_line if first_line else (scale, 0.0)
     traced = _extend_edges(runs, source, target, source_end)
-    return [replace(run, best_line=r[2:4] == first_line) for run, r in zip(traced, runs, strict=True)], slope, intercept
+    return [replace(run, best_line=r[2:4] == first_line, line=r[2:4]) for run, r in zip(traced, runs, strict=True)], \
+        slope, intercept
 
 
 def _overlap_run(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept: float,
@@ -333,12 +330,13 @@ def _overlap_run(source: AudioFingerprint, target: AudioFingerprint, slope: floa
 def _verified_runs(source: AudioFingerprint, target: AudioFingerprint,
                    verified: list[tuple[float, float, float, _Candidate]]) -> list[AlignedRun]:
     """One overlap run per verified line, strongest first, at distinct offsets: the best one from
-    MIN_RUN_Z, others that match on their own and hold REPEAT_SHARE of its evidence. So a loop or a
-    repeated chorus reports every occurrence, not whichever one the noise favoured."""
+    MIN_RUN_Z, the others where they match on their own. So a loop or a repeated chorus reports
+    every occurrence, not whichever one the noise favoured (in the full bench 10 noise and mix
+    clips had reported only another occurrence of their audio, 6 to 96 s away)."""
     runs: list[AlignedRun] = []
     taken: list[float] = []
     for z, _, _, c in sorted(verified, key=lambda v: -v[0]):
-        floor = max(Z_KNOTS[2], REPEAT_SHARE * runs[0].z) if runs and runs[0].z is not None else MIN_RUN_Z
+        floor = Z_KNOTS[2] if runs else MIN_RUN_Z
         if z < floor or len(runs) == MAX_LINES:
             break
         if all(abs(c[4] - t) > 3 for t in taken):
@@ -462,4 +460,15 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     result.runs = runs
     line_z = peak_overlap_z(source, target, slope, intercept, result.band_shift)[0]
     result.overlap_z, result.peak_z = max(z, line_z), max(result.peak_z, line_z)
+    if changes is not None:
+        # A clip: each traced line gets its own evidence (a clip's peaks cost little to check), so
+        # another occurrence of a loop under a louder mix keeps its segment and a chance line
+        # beside a strong one does not borrow from it.
+        own: dict[tuple[float, float], float] = {}
+        for run in runs:
+            if run.line not in own:
+                change_z = changes.z_at(run.line[1]) if abs(run.line[0] - 1.0) <= 0.005 and shift == 0.0 else 0.0
+                own[run.line] = evidence_z(peak_overlap_z(source, target, *run.line, result.band_shift)[0],
+                                           max(0.0, change_z))
+        result.runs = [replace(run, z=max(own[run.line], z) if run.best_line else own[run.line]) for run in runs]
     return result

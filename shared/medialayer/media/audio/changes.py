@@ -25,8 +25,8 @@ from medialayer.media.audio.verification import BACKGROUND_OFFSETS, around, top_
 if TYPE_CHECKING:  # the fingerprint stores these changes
     from medialayer.media.audio.fingerprint import AudioFingerprint
 
-# Frames per block: 64 ms blocks beat 32 ms (chance alignments) and 128 ms (onsets blur) on a
-# 40-track tuning run (docs/benchmarks.md).
+# Frames per block: 64 ms blocks beat 128 and 256 ms (onsets blur) on a 40-track tuning run
+# (docs/benchmarks.md, "Audio match").
 BLOCK_FRAMES = 2
 # Below this many scanned offsets the median and MAD of the background are not worth trusting.
 MIN_SCAN_OFFSETS = 200
