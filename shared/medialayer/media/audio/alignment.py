@@ -92,8 +92,7 @@ class AlignedRun:
     target_start: float
     target_end: float
     votes: int
-    z: float | None = None  # a verified line's own evidence (peak-z scale), where votes could not trace it
-    best_line: bool = False  # traced on the line the alignment's evidence is about
+    z: float = 0.0  # its evidence beside its votes, on the peak z's scale (calibration.evidence_z)
     line: tuple[float, float] = (1.0, 0.0)  # (slope, intercept in frames) it was traced on
 
 
@@ -103,7 +102,6 @@ class Alignment:
     chance_votes: float = 0.0  # expected votes of the best line between unrelated audio
     overlap_z: float = 0.0  # evidence of the best line on the peak z's scale (calibration.evidence_z)
     change_z: float = 0.0  # the changes' own z on that line (changes.py), before calibration
-    peak_z: float = 0.0  # the peaks' own z (verification.py): what runs on other traced lines share
     band_shift: float = 0.0  # target bands - source bands
     time_scale: float = 1.0  # d t_target / d t_source
     offset_s: float = 0.0  # target time of source time 0
@@ -309,12 +307,11 @@ def _peel_runs(m: _Matches, scale: float, source: AudioFingerprint, target: Audi
         votes_of.keep(live)
     slope, intercept = first_line if first_line else (scale, 0.0)
     traced = _extend_edges(runs, source, target, source_end)
-    return [replace(run, best_line=r[2:4] == first_line, line=r[2:4]) for run, r in zip(traced, runs, strict=True)], \
-        slope, intercept
+    return [replace(run, line=r[2:4]) for run, r in zip(traced, runs, strict=True)], slope, intercept
 
 
 def _overlap_run(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept: float,
-                 votes: int, z: float | None = None) -> AlignedRun:
+                 votes: int, z: float) -> AlignedRun:
     """The part of the source that the line ``t_target = slope * t_source + intercept`` maps into the target."""
     s_first, s_last = float(source.frames[0]), float(source.frames[-1]) + WINDOW_FRAMES
     t_last = float(target.frames[-1]) + WINDOW_FRAMES
@@ -436,7 +433,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     z, result.change_z, _, zc = max(verified, key=lambda v: v[0])
     z_best = next((v[0] for v in verified if v[3] is candidates[0]), 0.0)
     result.overlap_z = z
-    result.peak_z = max(v[2] for v in verified)
+    peak_z = max(v[2] for v in verified)
     # The most-voted line fails verification but another passes: trust the peaks, report that line.
     switched = z_best < MIN_RUN_Z <= z and zc is not candidates[0]
     if switched:
@@ -459,7 +456,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     result.offset_s = intercept * FRAME_SECONDS
     result.runs = runs
     line_z = peak_overlap_z(source, target, slope, intercept, result.band_shift)[0]
-    result.overlap_z, result.peak_z = max(z, line_z), max(result.peak_z, line_z)
+    result.overlap_z, peak_z = max(z, line_z), max(peak_z, line_z)
     if changes is not None:
         # A clip: each traced line gets its own evidence (a clip's peaks cost little to check), so
         # another occurrence of a loop under a louder mix keeps its segment and a chance line
@@ -470,5 +467,11 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
                 change_z = changes.z_at(run.line[1]) if abs(run.line[0] - 1.0) <= 0.005 and shift == 0.0 else 0.0
                 own[run.line] = evidence_z(peak_overlap_z(source, target, *run.line, result.band_shift)[0],
                                            max(0.0, change_z))
-        result.runs = [replace(run, z=max(own[run.line], z) if run.best_line else own[run.line]) for run in runs]
+        result.runs = [replace(run, z=max(own[run.line], z) if run.line == (slope, intercept) else own[run.line])
+                       for run in runs]
+    else:
+        # Long sources: the evidence is shared in proportion to votes, all of it on the best line,
+        # the peaks' alone on other lines (the changes were weighed on the best line only).
+        result.runs = [replace(run, z=(result.overlap_z if run.line == (slope, intercept) else peak_z)
+                               * run.votes / result.votes) for run in runs]
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from medialayer.media.audio.alignment import AlignedRun, Alignment, align
+from medialayer.media.audio.alignment import align
 from medialayer.media.audio.calibration import similarity_from_evidence
 from medialayer.media.audio.decode import AudioSignal, decode_audio
 from medialayer.media.audio.fingerprint import (
@@ -25,16 +25,6 @@ MIN_DURATION_S = 2.0
 MIN_PEAKS = 20
 # Segments are reported from the low-confidence band up (API confidence "low" starts 0.15 below 0.80).
 MIN_SEGMENT_SIMILARITY = 0.65
-
-
-def _run_z(run: AlignedRun, result: Alignment) -> float:
-    """A run's evidence beside its own votes: a verified line's own; else the evidence shared in
-    proportion to votes, all of it on the best line, the peaks' alone on other traced lines (the
-    changes were weighed on the best line only)."""
-    if run.z is not None:
-        return run.z
-    share = run.votes / result.votes if result.votes else 1.0
-    return (result.overlap_z if run.best_line else result.peak_z) * share
 
 
 class AudioEngine(MediaEngine[AudioSignal, AudioFingerprint]):
@@ -73,7 +63,7 @@ class AudioEngine(MediaEngine[AudioSignal, AudioFingerprint]):
             Segment(
                 source_start=round(run.source_start, 3), source_end=round(run.source_end, 3),
                 target_start=round(run.target_start, 3), target_end=round(run.target_end, 3),
-                score=round(similarity_from_evidence(run.votes, result.chance_votes, _run_z(run, result)), 4),
+                score=round(similarity_from_evidence(run.votes, result.chance_votes, run.z), 4),
             )
             for run in result.runs
         ]
