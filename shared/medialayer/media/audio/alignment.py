@@ -354,9 +354,9 @@ def _scan_candidates(plain: _Matches, voted: list[_Candidate], scanned: list[tup
     return out
 
 
-def _unshifted(c: _Candidate) -> bool:
+def _unshifted(shift: float, slope: float) -> bool:
     """Whether a line keeps pitch and (within a frame over a 10 s clip) tempo: what changes can check."""
-    return c[1] == 0.0 and abs(c[3] - 1.0) <= 0.005
+    return shift == 0.0 and abs(slope - 1.0) <= 0.005
 
 
 def _without_traced_runs(result: Alignment, votes: int, z: float, line: _Candidate,
@@ -425,7 +425,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
 
     def evidence(c: _Candidate) -> tuple[float, float, float]:
         """(evidence on the peak z's scale, the changes' own z, the peaks' own z) of a line."""
-        change_z = max(0.0, changes.z_at(c[4])) if changes is not None and _unshifted(c) else 0.0
+        change_z = max(0.0, changes.z_at(c[4])) if changes is not None and _unshifted(c[1], c[3]) else 0.0
         peak_z = peak_overlap_z(source, target, c[3], c[4], c[1])[0]
         return evidence_z(peak_z, change_z), change_z, peak_z
 
@@ -464,7 +464,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
         own: dict[tuple[float, float], float] = {}
         for run in runs:
             if run.line not in own:
-                change_z = changes.z_at(run.line[1]) if abs(run.line[0] - 1.0) <= 0.005 and shift == 0.0 else 0.0
+                change_z = changes.z_at(run.line[1]) if _unshifted(shift, run.line[0]) else 0.0
                 own[run.line] = evidence_z(peak_overlap_z(source, target, *run.line, result.band_shift)[0],
                                            max(0.0, change_z))
         result.runs = [replace(run, z=max(own[run.line], z) if run.line == (slope, intercept) else own[run.line])

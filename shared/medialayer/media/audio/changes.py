@@ -8,7 +8,7 @@ all offsets (median and MAD: music repeats, so the spread is the pair's, not a m
 the wrong offsets around each one, find lines whose peaks are too few to tell (docs/benchmarks.md,
 "Audio match": dense changes).
 
-A stored fingerprint keeps one sign bit per band and block (~13 kB per minute). A fresh one also
+A stored fingerprint keeps one sign bit per band and block (~14 kB per minute). A fresh one also
 keeps the real values, at both frame phases, so a fresh query scans every whole-frame offset.
 """
 
@@ -33,14 +33,19 @@ MIN_SCAN_OFFSETS = 200
 _MAD_TO_STD = 1.4826
 
 
-def band_changes(spec: np.ndarray, phase: int = 0) -> np.ndarray:
-    """``(blocks - 1, bands)`` float32: each band's log-energy change from one block to the next,
-    minus the block's mean change (volume and broadband swells cancel). Blocks start at ``phase``."""
-    power = 10.0 ** (np.maximum(spec[phase:].astype(np.float64), FLOOR_DB) / 10.0)
-    n = len(power) // BLOCK_FRAMES
+def band_changes(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(blocks - 1, bands)`` float32 for blocks starting at frame 0 and at frame 1: each band's
+    log-energy change from one block to the next, minus the block's mean change (volume and
+    broadband swells cancel). Power is computed once for both phases."""
+    power = 10.0 ** (np.maximum(spec.astype(np.float64), FLOOR_DB) / 10.0)
+    return _phase_changes(power, 0), _phase_changes(power, 1)
+
+
+def _phase_changes(power: np.ndarray, phase: int) -> np.ndarray:
+    n = (len(power) - phase) // BLOCK_FRAMES
     if n < 2:
-        return np.zeros((0, spec.shape[1]), dtype=np.float32)
-    level = np.log10(power[: n * BLOCK_FRAMES].reshape(n, BLOCK_FRAMES, -1).sum(axis=1))
+        return np.zeros((0, power.shape[1]), dtype=np.float32)
+    level = np.log10(power[phase : phase + n * BLOCK_FRAMES].reshape(n, BLOCK_FRAMES, -1).sum(axis=1))
     change = np.diff(level, axis=0)
     change -= change.mean(axis=1, keepdims=True)
     return change.astype(np.float32)

@@ -67,8 +67,9 @@ def compute_fingerprint(signal: AudioSignal) -> AudioFingerprint:
         raise ValueError(f"expected {SAMPLE_RATE} Hz PCM, got {signal.sample_rate}")
     spec = log_spectrogram(signal.samples)
     frames, freqs = find_peaks(spec)
+    changes, changes_odd = band_changes(spec)
     return AudioFingerprint(frames=frames, freqs=freqs, duration_s=float(signal.duration_s),
-                            changes=band_changes(spec), changes_odd=band_changes(spec, phase=1))
+                            changes=changes, changes_odd=changes_odd)
 
 
 def _split_bytes(values: np.ndarray) -> bytes:
