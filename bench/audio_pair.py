@@ -21,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# As infra/template.yaml sets it for every function (read when numpy loads).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import av
 import numpy as np
 

@@ -44,18 +44,25 @@ def _sliding_max(a: np.ndarray, half: int, axis: int) -> np.ndarray:
     return out
 
 
+def _box_sum(a: np.ndarray, half: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sums over +-half along ``axis`` (shrinking at the edges) from a running sum, and the
+    window lengths."""
+    n = a.shape[axis]
+    running = np.cumsum(a, axis=axis, dtype=np.float64)
+    shape = list(running.shape)
+    shape[axis] = 1
+    running = np.concatenate([np.zeros(shape), running], axis=axis)
+    hi = np.minimum(np.arange(n) + half + 1, n)
+    lo = np.maximum(np.arange(n) - half, 0)
+    return running.take(hi, axis=axis) - running.take(lo, axis=axis), hi - lo
+
+
 def _box_mean(a: np.ndarray, half_t: int, half_f: int) -> np.ndarray:
-    """Mean over a (2*half_t+1) x (2*half_f+1) box, shrinking at the edges (summed-area table)."""
-    t, f = a.shape
-    sat = np.zeros((t + 1, f + 1), dtype=np.float64)
-    sat[1:, 1:] = np.cumsum(np.cumsum(a, axis=0, dtype=np.float64), axis=1)
-    t0 = np.clip(np.arange(t) - half_t, 0, t)
-    t1 = np.clip(np.arange(t) + half_t + 1, 0, t)
-    f0 = np.clip(np.arange(f) - half_f, 0, f)
-    f1 = np.clip(np.arange(f) + half_f + 1, 0, f)
-    total = sat[t1][:, f1] - sat[t0][:, f1] - sat[t1][:, f0] + sat[t0][:, f0]
-    area = (t1 - t0)[:, None] * (f1 - f0)[None, :]
-    return (total / area).astype(np.float32)
+    """Mean over a (2*half_t+1) x (2*half_f+1) box, shrinking at the edges. One axis after the
+    other: a 2-D summed-area table gathered at four corners took twice as long."""
+    over_t, n_t = _box_sum(a, half_t, 0)
+    total, n_f = _box_sum(over_t, half_f, 1)
+    return (total / (n_t[:, None] * n_f[None, :])).astype(np.float32)
 
 
 def find_peaks(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -74,9 +74,10 @@ def peak_overlap_z(source: AudioFingerprint, target: AudioFingerprint, slope: fl
     predicted = t[None, :] + (intercept_frames + np.array((0.0, *BACKGROUND_OFFSETS)))[:, None]
     inside = (predicted >= 0) & (predicted <= float(target.frames[-1]))
     row = np.rint(predicted).astype(np.int64) * _BAND_SPAN
-    occupied = np.searchsorted(occupied_keys, (row + f_hi).ravel(), side="right") > np.searchsorted(
-        occupied_keys, (row + f_lo).ravel())
-    counts = np.count_nonzero(occupied.reshape(row.shape) & inside, axis=1)
+    # Occupied when the first key at or above a peak's lowest tolerated key is within its highest.
+    first = np.searchsorted(occupied_keys, row + f_lo)
+    occupied = np.append(occupied_keys, np.iinfo(np.int64).max)[first] <= row + f_hi
+    counts = np.count_nonzero(occupied & inside, axis=1)
     hits, background = int(counts[0]), counts[None, 1:].astype(np.float64)
     return float(_z_scores(np.array([hits]), background)[0]), hits, float(background.mean())
 
