@@ -71,8 +71,10 @@ def mix_under(x: np.ndarray, louder: np.ndarray, db_under: float) -> np.ndarray:
 class Transform:
     name: str
     group: str
-    # (clip pcm, seed, unrelated pcm) -> (encoded bytes, source time of clip start, tempo ratio)
+    # (clip pcm, seed, unrelated pcm) -> (encoded bytes, source time of clip start)
     make: Callable[[np.ndarray, int, np.ndarray], tuple[bytes, float]]
+    # Playback rate of the clip against its source: it lasts clip seconds / speed.
+    speed: float = 1.0
 
 
 def _wav(x: np.ndarray, filters: str | None = None) -> bytes:
@@ -128,7 +130,7 @@ def transforms() -> list[Transform]:
         t.append(Transform(f"pitch_{pct:+d}%", "pitch/speed +-5 %",
                            lambda x, s, u, f=f: (_wav(x, _pitch_filter(f)), 0.0)))
         t.append(Transform(f"speed_{pct:+d}%", "pitch/speed +-5 %",
-                           lambda x, s, u, f=f: (_wav(x, f"asetrate={RATE * f:.0f},aresample={RATE}"), 0.0)))
+                           lambda x, s, u, f=f: (_wav(x, f"asetrate={RATE * f:.0f},aresample={RATE}"), 0.0), f))
         t.append(Transform(f"tempo_{pct:+d}%", "pitch/speed +-5 %",
-                           lambda x, s, u, f=f: (_wav(x, f"atempo={f}"), 0.0)))
+                           lambda x, s, u, f=f: (_wav(x, f"atempo={f}"), 0.0), f))
     return t

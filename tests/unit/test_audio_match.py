@@ -7,6 +7,7 @@ from functools import cache
 import numpy as np
 import pytest
 
+from medialayer.media.audio.alignment import CONFIDENT_VOTES, VOTE_SUBSCALES, _settled
 from medialayer.media.audio.decode import SAMPLE_RATE, AudioSignal
 from medialayer.media.audio.engine import AudioEngine
 from medialayer.media.audio.fingerprint import AudioFingerprint
@@ -175,3 +176,29 @@ def test_a_repeat_of_the_same_audio_does_not_stop_an_edge_but_a_neighbouring_run
     first, second = (0.0, 150.0, 1.0, 1000.0, 30), (160.0, 300.0, 1.0, 5000.0, 30)
     a, b = _extend_edges([first, second], source, target, 10.0 / FRAME_SECONDS)
     assert abs(a.source_end - 150.0 * FRAME_SECONDS) < 1e-6 and abs(b.source_start - 160.0 * FRAME_SECONDS) < 1e-6
+
+
+def test_a_confident_line_at_the_edge_of_its_vote_scales_does_not_end_the_search() -> None:
+    # (votes, band shift, lookup scale, vote scale, offset): a clip 5 % faster also gathers a
+    # confident count at the unit lookup's +1 %, from the few seconds that slope keeps in step.
+    edge = max(VOTE_SUBSCALES)
+    assert _settled((CONFIDENT_VOTES, 0.0, 1.0, 1.0, 0.0), stride=1)
+    assert _settled((CONFIDENT_VOTES, 0.0, 1.05, 1.05 - edge / 2, 0.0), stride=1)
+    assert not _settled((CONFIDENT_VOTES, 0.0, 1.0, 1.0 + edge, 0.0), stride=1)
+    assert not _settled((CONFIDENT_VOTES, 0.0, 0.975, 0.975 - edge, 0.0), stride=1)
+    assert not _settled((CONFIDENT_VOTES - 1, 0.0, 1.0, 1.0, 0.0), stride=1)
+    assert _settled((CONFIDENT_VOTES // 2, 0.0, 1.0, 1.0, 0.0), stride=2)
+
+
+@pytest.mark.parametrize("bpm", [126.0, 114.0])
+def test_a_tempo_change_keeps_the_pitch_and_the_whole_clip(bpm: float) -> None:
+    # The same notes played at another tempo (pitch kept): the segment spans the whole clip.
+    factor, start, seconds = bpm / 120.0, 20.0, 10.0
+    stretched = synth_music(60.0 / factor, seed=11, tempo_bpm=bpm)
+    clip = stretched[int(start / factor * RATE) : int((start / factor + seconds) * RATE)]
+    cmp = ENGINE.compare(ENGINE.fingerprint_bytes(encode(clip, "mp3")), track_fp())
+    assert cmp.similarity >= 0.8
+    assert abs(cmp.details["tempo_ratio"] - factor) <= 0.005 and abs(cmp.details["pitch_ratio"] - 1.0) <= 0.005
+    (segment,) = cmp.segments
+    assert segment.source_start <= 0.5 and segment.source_end >= seconds - 0.5
+    assert abs(segment.target_start - start) <= 0.1

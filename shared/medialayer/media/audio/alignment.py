@@ -77,6 +77,12 @@ SILENCE_MARGIN_FRAMES = 16.0
 # audio (in 8 of 226 tuning clips with an edge off by > 0.5 s, 6 were blocked so).
 PARALLEL_SHARE = 0.5
 EDGE_BLOCK_VOTES = 0.5
+# A clip's traced run that stops more than CHECK_GAP_FRAMES (~0.5 s) short of where its line leaves
+# the clip or the target reaches there when the clip's changes over the part it leaves out, alone,
+# agree with the line at EDGE_CHANGE_Z: under heavy noise or a mix, triplets survive in the clip's
+# loudest stretch only, while the dense changes see the whole of it (docs/benchmarks.md: edges).
+CHECK_GAP_FRAMES = 16
+EDGE_CHANGE_Z = 4.0
 # Least-squares refinement of the time scale needs this span of source time (frames; ~4 s).
 MIN_FIT_SPAN_FRAMES = 125
 
@@ -324,6 +330,24 @@ def _overlap_run(source: AudioFingerprint, target: AudioFingerprint, slope: floa
     )
 
 
+def _edges_by_changes(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint) -> AlignedRun:
+    """``run`` (of an unshifted line of a clip) reaching out to the clip's overlap with the target at
+    either end where the changes of the part between confirm its line (EDGE_CHANGE_Z)."""
+    slope, intercept = run.line
+    whole = _overlap_run(source, target, slope, intercept, run.votes, run.z)
+    s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
+    lo, hi = whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
+
+    def agrees(a: float, b: float) -> bool:
+        scan = scan_fingerprints(source, target, (a, b)) if b - a > CHECK_GAP_FRAMES else None
+        return scan is not None and scan.z_at(intercept) >= EDGE_CHANGE_Z
+
+    s0, s1 = (lo if agrees(lo, s0) else s0), (hi if agrees(s1, hi) else s1)
+    return replace(run, source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
+                   target_start=(slope * s0 + intercept) * FRAME_SECONDS,
+                   target_end=(slope * s1 + intercept) * FRAME_SECONDS)
+
+
 def _verified_runs(source: AudioFingerprint, target: AudioFingerprint,
                    verified: list[tuple[float, float, float, _Candidate]]) -> list[AlignedRun]:
     """One overlap run per verified line, strongest first, at distinct offsets: the best one from
@@ -354,6 +378,14 @@ def _scan_candidates(plain: _Matches, voted: list[_Candidate], scanned: list[tup
     return out
 
 
+def _settled(c: _Candidate, stride: int) -> bool:
+    """Whether a lookup's best line ends the search: confident, and voted for inside its lookup's
+    vote scales rather than at their edge. A clip 5 % faster also gathers CONFIDENT_VOTES at the
+    unit scale's +1 %, from the ~3 s over which that slope stays within a frame of the truth, and
+    its runs stopped there (docs/benchmarks.md: edges of tempo-changed clips)."""
+    return c[0] * stride >= CONFIDENT_VOTES and abs(c[3] - c[2]) < max(VOTE_SUBSCALES) - 1e-9
+
+
 def _unshifted(shift: float, slope: float) -> bool:
     """Whether a line keeps pitch and (within a frame over a 10 s clip) tempo: what changes can check."""
     return shift == 0.0 and abs(slope - 1.0) <= 0.005
@@ -381,7 +413,12 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     found: dict[tuple[float, float], _Matches] = {}
     # Long sources search the grid with every stride-th landmark; the winner is then looked up in full.
     stride = max(1, -(-len(build_landmarks(source).t1) // GRID_MAX_LANDMARKS))
-    for scale in LOOKUP_SCALES:
+    scales = list(LOOKUP_SCALES)
+    while scales:
+        # Nearest first to the vote scale of the best line so far: a line at the edge of a
+        # lookup's vote scales points to the lookup beyond it, before a chance line elsewhere settles.
+        toward = max(candidates)[3] if candidates else 1.0
+        scale = scales.pop(int(np.argmin([abs(s - toward) for s in scales])))
         for shift in BAND_SHIFTS:
             m = _lookup(source, target, shift, scale, stride)
             found[(shift, scale)] = m
@@ -391,9 +428,9 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
                 continue
             top = max((*_best_offset(m.tq, m.tt, scale + sub), scale + sub) for sub in VOTE_SUBSCALES)
             candidates.append((top[0], shift, scale, top[2], top[1]))
-            if top[0] * stride >= CONFIDENT_VOTES:
+            if _settled(candidates[-1], stride):
                 break
-        if candidates and max(c[0] for c in candidates) * stride >= CONFIDENT_VOTES:
+        if any(_settled(c, stride) for c in candidates):
             break
     if not candidates:
         return result
@@ -469,6 +506,8 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
                                            max(0.0, change_z))
         result.runs = [replace(run, z=max(own[run.line], z) if run.line == (slope, intercept) else own[run.line])
                        for run in runs]
+        result.runs = [_edges_by_changes(run, source, target) if _unshifted(shift, run.line[0]) else run
+                       for run in result.runs]
     else:
         # Long sources: the evidence is shared in proportion to votes, all of it on the best line,
         # the peaks' alone on other lines (the changes were weighed on the best line only).

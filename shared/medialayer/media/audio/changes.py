@@ -149,8 +149,21 @@ def scan_changes(phases: list[np.ndarray], reference: np.ndarray) -> ChangeScan 
     return ChangeScan(first=1 - len(phases), step=step, z=z)
 
 
-def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint) -> ChangeScan | None:
+def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint,
+                      frames: tuple[float, float] | None = None) -> ChangeScan | None:
     """``scan_changes`` of two fingerprints: the source's phases as it has them, the target's changes
-    as signs (whether stored or fresh: real values on both sides reach chance highs more often)."""
+    as signs (whether stored or fresh: real values on both sides reach chance highs more often).
+    With ``frames``, only the source's changes between those source frames count (the rest are
+    zero), on the same grid of offsets: what a part of a clip alone says about a line."""
     phases = [source.changes] + ([source.changes_odd] if source.changes_odd is not None else [])
+    if frames is not None:
+        phases = [_within(q, phase, *frames) for phase, q in enumerate(phases)]
     return scan_changes(phases, np.sign(target.changes)) if len(source.changes) and len(target.changes) else None
+
+
+def _within(changes: np.ndarray, phase: int, lo: float, hi: float) -> np.ndarray:
+    """``changes`` (blocks starting at frame ``phase``) zeroed outside source frames ``[lo, hi]``:
+    change i spans frames ``phase + BLOCK_FRAMES * i`` up to two blocks later."""
+    start = phase + BLOCK_FRAMES * np.arange(len(changes))
+    inside = (start >= lo) & (start + 2 * BLOCK_FRAMES <= hi)
+    return np.where(inside[:, None], changes, np.float32(0.0))
