@@ -178,16 +178,16 @@ def test_a_repeat_of_the_same_audio_does_not_stop_an_edge_but_a_neighbouring_run
     assert abs(a.source_end - 150.0 * FRAME_SECONDS) < 1e-6 and abs(b.source_start - 160.0 * FRAME_SECONDS) < 1e-6
 
 
-def test_a_confident_line_at_the_edge_of_its_vote_scales_does_not_end_the_search() -> None:
+def test_only_a_confident_line_at_its_lookups_own_scale_ends_the_search() -> None:
     # (votes, band shift, lookup scale, vote scale, offset): a clip 5 % faster also gathers a
-    # confident count at the unit lookup's +1 %, from the few seconds that slope keeps in step.
-    edge = max(VOTE_SUBSCALES)
+    # confident count at the unit lookup's +0.5 % or +1 %, where that slope keeps in step in part.
+    step = VOTE_SUBSCALES[-1] - VOTE_SUBSCALES[-2]
     assert _settled((CONFIDENT_VOTES, 0.0, 1.0, 1.0, 0.0), stride=1)
-    assert _settled((CONFIDENT_VOTES, 0.0, 1.05, 1.05 - edge / 2, 0.0), stride=1)
-    assert not _settled((CONFIDENT_VOTES, 0.0, 1.0, 1.0 + edge, 0.0), stride=1)
-    assert not _settled((CONFIDENT_VOTES, 0.0, 0.975, 0.975 - edge, 0.0), stride=1)
-    assert not _settled((CONFIDENT_VOTES - 1, 0.0, 1.0, 1.0, 0.0), stride=1)
+    assert _settled((CONFIDENT_VOTES, 0.0, 1.05, 1.05, 0.0), stride=1)
     assert _settled((CONFIDENT_VOTES // 2, 0.0, 1.0, 1.0, 0.0), stride=2)
+    assert not _settled((CONFIDENT_VOTES - 1, 0.0, 1.0, 1.0, 0.0), stride=1)
+    assert not _settled((CONFIDENT_VOTES * 3, 0.0, 1.0, 1.0 + step, 0.0), stride=1)
+    assert not _settled((CONFIDENT_VOTES * 3, 0.0, 0.975, 0.975 - 2 * step, 0.0), stride=1)
 
 
 @pytest.mark.parametrize("bpm", [126.0, 114.0])

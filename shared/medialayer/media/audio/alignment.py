@@ -29,7 +29,8 @@ BAND_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0, -1.5, 1.5, -2.0, 2.0)
 # with (a 10 s clip drifts 0.5 frame per 0.16 % of scale error).
 LOOKUP_SCALES = (1.0, 0.95, 0.975, 1.025, 1.05)
 VOTE_SUBSCALES = (-0.01, -0.005, 0.0, 0.005, 0.01)
-# A lookup whose best offset already holds this many votes ends the search (fast path for plain copies).
+# A lookup whose best offset already holds this many votes, at the lookup's own scale, ends the
+# search (fast path for plain copies).
 CONFIDENT_VOTES = 60
 # Above this many source landmarks the grid search samples them (compare time of long pairs,
 # docs/benchmarks.md: "Pair of 3-minute tracks"; 30000 -> 12000 took the unrelated compare from ~340
@@ -379,11 +380,12 @@ def _scan_candidates(plain: _Matches, voted: list[_Candidate], scanned: list[tup
 
 
 def _settled(c: _Candidate, stride: int) -> bool:
-    """Whether a lookup's best line ends the search: confident, and voted for inside its lookup's
-    vote scales rather than at their edge. A clip 5 % faster also gathers CONFIDENT_VOTES at the
-    unit scale's +1 %, from the ~3 s over which that slope stays within a frame of the truth, and
-    its runs stopped there (docs/benchmarks.md: edges of tempo-changed clips)."""
-    return c[0] * stride >= CONFIDENT_VOTES and abs(c[3] - c[2]) < max(VOTE_SUBSCALES) - 1e-9
+    """Whether a lookup's best line ``c`` ends the search: confident, at the lookup's own scale. A
+    clip 5 % faster also gathers CONFIDENT_VOTES at the unit lookup's +0.5 % or +1 % (dense music
+    within the few seconds that slope stays in step, repetitive music across the clip), and its
+    segments stopped or broke there; the search goes on and the most-voted line wins
+    (docs/benchmarks.md: edges of tempo-changed clips)."""
+    return c[0] * stride >= CONFIDENT_VOTES and c[3] == c[2]
 
 
 def _unshifted(shift: float, slope: float) -> bool:
@@ -413,7 +415,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     found: dict[tuple[float, float], _Matches] = {}
     # Long sources search the grid with every stride-th landmark; the winner is then looked up in full.
     stride = max(1, -(-len(build_landmarks(source).t1) // GRID_MAX_LANDMARKS))
-    scales = list(LOOKUP_SCALES)
+    scales, settled = list(LOOKUP_SCALES), False
     while scales:
         # Nearest first to the vote scale of the best line so far: a line at the edge of a
         # lookup's vote scales points to the lookup beyond it, before a chance line elsewhere settles.
@@ -426,11 +428,14 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
             total_matches += len(m.tq)
             if len(m.tq) == 0:
                 continue
-            top = max((*_best_offset(m.tq, m.tt, scale + sub), scale + sub) for sub in VOTE_SUBSCALES)
+            # Ties go to the lookup's own scale, then to the first vote scale.
+            top = max(((*_best_offset(m.tq, m.tt, scale + sub), scale + sub) for sub in VOTE_SUBSCALES),
+                      key=lambda t: (t[0], -abs(t[2] - scale)))
             candidates.append((top[0], shift, scale, top[2], top[1]))
-            if _settled(candidates[-1], stride):
+            settled = _settled(candidates[-1], stride)
+            if settled:
                 break
-        if any(_settled(c, stride) for c in candidates):
+        if settled:
             break
     if not candidates:
         return result
