@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from medialayer.media.audio.fingerprint import AudioFingerprint
-from medialayer.media.audio.verification import peak_overlap_z, scan_offsets
+from medialayer.media.audio.verification import offset_z, peak_overlap_z, top_offsets
 
 
 def _fp(frames: np.ndarray, freqs: np.ndarray) -> AudioFingerprint:
@@ -23,7 +23,7 @@ def test_scan_finds_a_clip_whose_peaks_mostly_drowned() -> None:
     noise = 300  # ... among as many new ones as the clip had
     source = _fp(np.concatenate([target.frames[kept] - offset, rng.integers(0, 300, noise)]),
                  np.concatenate([target.freqs[kept], rng.integers(16, 900, noise)]))
-    z, found = scan_offsets(source, target, 3)[0]
+    z, found = top_offsets(*offset_z(source, target), 3)[0]
     assert abs(found - offset) <= 1
     assert z >= 7.5
     assert abs(peak_overlap_z(source, target, 1.0, found, 0.0)[0] - z) < 1.0
@@ -33,4 +33,4 @@ def test_scan_of_unrelated_peaks_stays_below_the_operating_point() -> None:
     rng = np.random.default_rng(4)
     target = _fp(rng.integers(0, 9000, 6000), rng.integers(16, 900, 6000))
     source = _fp(rng.integers(0, 300, 250), rng.integers(16, 900, 250))
-    assert scan_offsets(source, target, 1)[0][0] < 7.5
+    assert top_offsets(*offset_z(source, target), 1)[0][0] < 7.5

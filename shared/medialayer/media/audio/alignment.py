@@ -416,7 +416,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     # Long sources search the grid with every stride-th landmark; the winner is then looked up in full.
     stride = max(1, -(-len(build_landmarks(source).t1) // GRID_MAX_LANDMARKS))
     scales, settled = list(LOOKUP_SCALES), False
-    while scales:
+    while scales and not settled:
         # Nearest first to the vote scale of the best line so far: a line at the edge of a
         # lookup's vote scales points to the lookup beyond it, before a chance line elsewhere settles.
         toward = max(candidates)[3] if candidates else 1.0
@@ -435,8 +435,6 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
             settled = _settled(candidates[-1], stride)
             if settled:
                 break
-        if settled:
-            break
     if not candidates:
         return result
     candidates.sort(key=lambda c: (-c[0], abs(c[1]), abs(c[2] - 1.0)))

@@ -5,7 +5,7 @@ mix they thin out as p**3. Single peaks survive as p: counting the source peaks 
 target peak along the candidate line, against the same count on deliberately wrong offsets nearby
 (the background of this very music), gives a z-score that separates weak true matches from the
 best chance line far better than votes alone (docs/benchmarks.md: noise 0 dB and mixed rows).
-The same count over every offset at once (``scan_offsets``) finds lines too weak to be voted at all.
+The same count over every offset at once (``offset_z``) finds lines too weak to be voted at all.
 """
 
 from __future__ import annotations
@@ -154,7 +154,3 @@ def top_offsets(offsets: np.ndarray, z: np.ndarray, k: int) -> list[tuple[float,
         z[np.abs(offsets - offsets[best]) < 3] = -np.inf
     return out
 
-
-def scan_offsets(source: AudioFingerprint, target: AudioFingerprint, k: int) -> list[tuple[float, float]]:
-    """The ``k`` best ``(z, offset frames)`` of ``offset_z``."""
-    return top_offsets(*offset_z(source, target), k)
