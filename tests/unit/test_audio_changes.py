@@ -19,7 +19,7 @@ from tests.unit.test_audio_match import ENGINE, clip_fp, track_fp, track_pcm
 
 
 def _without_changes(fp: AudioFingerprint) -> AudioFingerprint:
-    return dataclasses.replace(fp, changes=fp.changes[:0], changes_odd=None)
+    return dataclasses.replace(fp, changes=fp.changes[:0], changes_odd=None, changes_weighted=())
 
 
 def _under_a_louder_track(start: float, seconds: float) -> AudioFingerprint:
@@ -128,3 +128,24 @@ def test_a_partly_traced_run_reaches_where_the_changes_confirm_its_line_and_no_f
     assert reached.source_start == 0.0 and reached.source_end >= seconds - 0.5
     assert reached.target_end - reached.source_end == pytest.approx(start)
     assert kept == run
+
+
+def test_under_steady_noise_the_changes_weighted_above_its_floor_find_the_line() -> None:
+    # 6 s whose first half is 26 dB quieter, under white noise as loud as the clip: the quiet half's
+    # changes are the noise's, and weighting them down lifts the true line past the operating point.
+    start, seconds = 30.0, 6.0
+    a, b = int(start * RATE), int((start + seconds) * RATE)
+    pcm = track_pcm().copy()
+    clip = pcm[a:b].copy()
+    clip[: len(clip) // 2] *= 0.05
+    noise = np.random.default_rng(3).standard_normal(len(clip)) * np.sqrt(np.mean(clip**2))
+    pcm[a:b] = clip + noise.astype(np.float32)
+    fp = clip_fp(start, seconds, "mp3", pcm)
+    reference = np.sign(track_fp().changes)
+    phases = [fp.changes, fp.changes_odd]
+    plain, both = scan_changes(phases, reference), scan_changes(phases, reference, list(fp.changes_weighted))
+    true_offset = start / FRAME_SECONDS
+    assert plain.z_at(true_offset) < CHANGE_Z_AT_OPERATING_POINT <= both.z_at(true_offset)
+    assert abs(both.best(1)[0][1] - true_offset) <= 1
+    # Stored fingerprints keep signs only: the weighted phases are a fresh query's.
+    assert ENGINE.from_bytes(ENGINE.to_bytes(fp)).changes_weighted == ()

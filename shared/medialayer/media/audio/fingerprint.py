@@ -44,6 +44,9 @@ class AudioFingerprint:
     # Blocks starting one frame later, kept by a fresh fingerprint only: a fresh query scans odd
     # offsets too.
     changes_odd: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # Both phases weighted above the clip's steady noise floor (``changes.NOISE_FLOOR_PERCENTILE``),
+    # kept by a fresh fingerprint only.
+    changes_weighted: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)
     # Compare-time caches (pairs, sorted hash index); not serialised.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -67,9 +70,9 @@ def compute_fingerprint(signal: AudioSignal) -> AudioFingerprint:
         raise ValueError(f"expected {SAMPLE_RATE} Hz PCM, got {signal.sample_rate}")
     spec = log_spectrogram(signal.samples)
     frames, freqs = find_peaks(spec)
-    changes, changes_odd = band_changes(spec)
+    (changes, changes_odd), weighted = band_changes(spec)
     return AudioFingerprint(frames=frames, freqs=freqs, duration_s=float(signal.duration_s),
-                            changes=changes, changes_odd=changes_odd)
+                            changes=changes, changes_odd=changes_odd, changes_weighted=tuple(weighted))
 
 
 def _split_bytes(values: np.ndarray) -> bytes:
