@@ -7,10 +7,11 @@ from functools import cache
 import numpy as np
 import pytest
 
-from medialayer.media.audio.alignment import CONFIDENT_VOTES, VOTE_SUBSCALES, _settled
+from medialayer.media.audio.alignment import CONFIDENT_VOTES, VOTE_SUBSCALES, AlignedRun, _same_line, _settled
 from medialayer.media.audio.decode import SAMPLE_RATE, AudioSignal
 from medialayer.media.audio.engine import AudioEngine
 from medialayer.media.audio.fingerprint import AudioFingerprint
+from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from tests.unit._audio_fixtures import RATE, encode, resample_linear, synth_music
 
 ENGINE = AudioEngine()
@@ -202,3 +203,16 @@ def test_a_tempo_change_keeps_the_pitch_and_the_whole_clip(bpm: float) -> None:
     (segment,) = cmp.segments
     assert segment.source_start <= 0.5 and segment.source_end >= seconds - 0.5
     assert abs(segment.target_start - start) <= 0.1
+
+
+def test_a_verified_line_is_new_only_beside_the_traced_lines_not_across_them() -> None:
+    # A 10 s clip's traced line at 5 % faster, starting 20 s in; lines at unit slope are verified.
+    def run(slope: float, start_s: float) -> AlignedRun:
+        return AlignedRun(source_start=0.0, source_end=10.0, target_start=start_s, target_end=start_s + 10.0 * slope,
+                          votes=7, line=(slope, start_s / FRAME_SECONDS))
+
+    traced = run(1.05, 20.0)
+    assert _same_line(run(1.0, 20.25), traced)  # the same occurrence at the wrong slope crosses it
+    assert _same_line(run(1.0, 19.95), traced)  # within 3 frames at the clip's start
+    assert not _same_line(run(1.0, 24.6), traced)  # a loop's next occurrence runs beside it
+    assert not _same_line(run(1.0, 19.8), traced)  # 6 frames before it and drifting away

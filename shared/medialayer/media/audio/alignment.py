@@ -327,8 +327,15 @@ def _overlap_run(source: AudioFingerprint, target: AudioFingerprint, slope: floa
     return AlignedRun(
         source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
         target_start=(slope * s0 + intercept) * FRAME_SECONDS, target_end=(slope * s1 + intercept) * FRAME_SECONDS,
-        votes=votes, z=z,
+        votes=votes, z=z, line=(slope, intercept),
     )
+
+
+def _same_line(a: AlignedRun, b: AlignedRun) -> bool:
+    """Whether ``b``'s line meets ``a``'s (crosses it or passes within 3 frames) over ``a``'s source
+    span: the same occurrence, perhaps at another slope, where another occurrence runs parallel."""
+    gaps = [(a.line[0] - b.line[0]) * t / FRAME_SECONDS + a.line[1] - b.line[1] for t in (a.source_start, a.source_end)]
+    return gaps[0] * gaps[1] <= 0 or min(abs(g) for g in gaps) <= 3.0
 
 
 def _edges_by_changes(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint) -> AlignedRun:
@@ -513,6 +520,10 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
                        for run in runs]
         result.runs = [_edges_by_changes(run, source, target) if _unshifted(shift, run.line[0]) else run
                        for run in result.runs]
+        # A verified line that matches on its own but kept too few triplets to trace (under noise,
+        # beside a traced chance line or another occurrence of a loop) still gets its segment.
+        result.runs += [v for v in _verified_runs(source, target, verified)
+                        if v.z >= Z_KNOTS[2] and not any(_same_line(v, run) for run in result.runs)]
     else:
         # Long sources: the evidence is shared in proportion to votes, all of it on the best line,
         # the peaks' alone on other lines (the changes were weighed on the best line only).

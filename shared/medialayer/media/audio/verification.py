@@ -16,7 +16,7 @@ import numpy as np
 
 from medialayer.media.audio.peaks import FREQ_SUBSTEPS
 
-if TYPE_CHECKING:  # the fingerprint's changes borrow BACKGROUND_OFFSETS from here
+if TYPE_CHECKING:  # the fingerprint module imports changes, which imports top_offsets from here
     from medialayer.media.audio.fingerprint import AudioFingerprint
 
 # Wrong offsets (frames) sampling the background: far enough to leave the true line's +-1 frame
