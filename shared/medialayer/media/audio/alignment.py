@@ -452,7 +452,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     span = (len(source.frames) and float(source.frames[-1])) + (len(target.frames) and float(target.frames[-1])) + 1
     result.chance_votes = 3.0 * total_matches * stride / max(result.lookups, 1) / span
     # A search that settled has its line: on 192 clip compares and 12 long pairs the other lines'
-    # checks never changed a result, and on a 3-minute pair they cost ~35 of ~200 ms of the compare.
+    # checks never changed a result, and on a 3-minute pair they cost ~30 of ~200 ms of the compare.
     to_verify = [c for c in candidates[: 1 if settled else VERIFY_CANDIDATES] if c[0] >= MIN_Z_VOTES]
     for (sh, sc), m in list(found.items())[: 0 if settled else RUNNER_UP_LOOKUPS]:
         if len(m.tq):
