@@ -40,3 +40,13 @@ def test_an_image_is_not_audio(api: httpx.Client, media_server) -> None:
     response = api.post("/audio/match", files=files)
     assert response.status_code == 415
     assert response.json()["error"]["code"] == "unsupported_media"
+
+
+def test_a_blip_shorter_than_one_analysis_window_answers_no_match_not_an_error(api: httpx.Client) -> None:
+    track = synth_music(12.0, seed=1)
+    files = {"source": ("blip.wav", encode(track[: RATE // 10], "wav"), "audio/wav"),
+             "target": ("track.flac", encode(track, "flac"), "audio/flac")}
+    response = api.post("/audio/match", files=files)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["match"] is False and body["confidence"] == "none" and body["matched_segments"] == []

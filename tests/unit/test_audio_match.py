@@ -113,6 +113,10 @@ def test_silence_and_too_short_input_give_similarity_zero_not_an_error() -> None
     cmp = ENGINE.compare(track_fp(), short)
     assert cmp.similarity == 0.0 and cmp.details["reason"] == "target_too_short"
     assert ENGINE.confidence(cmp.similarity) == "none"
+    # Shorter than one analysis window, one frame, a block and a half: no changes, no error.
+    for samples in (500, 1024, 1024 + 256, 1024 + 2 * 256):
+        tiny = ENGINE.fingerprint(AudioSignal(track_pcm()[:samples].copy()))
+        assert len(tiny.changes) == 0 and ENGINE.compare(tiny, track_fp()).details["reason"] == "source_too_short"
 
 
 def test_bytes_round_trip_and_size_budget() -> None:

@@ -67,7 +67,8 @@ def band_changes(spec: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 def _blocks(power: np.ndarray, phase: int) -> np.ndarray:
     n = (len(power) - phase) // BLOCK_FRAMES
-    return power[phase : phase + n * BLOCK_FRAMES].reshape(n, BLOCK_FRAMES, -1).sum(axis=1)
+    # The band count spelled out: with no whole block, -1 cannot be inferred from an empty array.
+    return power[phase : phase + n * BLOCK_FRAMES].reshape(n, BLOCK_FRAMES, power.shape[1]).sum(axis=1)
 
 
 def _phase_changes(blocks: np.ndarray, floor: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
