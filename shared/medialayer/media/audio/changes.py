@@ -59,8 +59,11 @@ def band_changes(spec: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
     Power is computed once for both phases, the floor once from up to FLOOR_BLOCKS blocks."""
     power = 10.0 ** (np.maximum(spec.astype(np.float64), FLOOR_DB) / 10.0)
     blocks = [_blocks(power, phase) for phase in range(BLOCK_FRAMES)]
-    step = max(1, -(-len(blocks[0]) // FLOOR_BLOCKS))
-    floor = np.percentile(blocks[0][::step], NOISE_FLOOR_PERCENTILE, axis=0) if len(blocks[0]) else None
+    if len(blocks[0]) < 2:
+        empty = [np.zeros((0, power.shape[1]), dtype=np.float32)] * BLOCK_FRAMES
+        return empty, empty
+    step = -(-len(blocks[0]) // FLOOR_BLOCKS)
+    floor = np.percentile(blocks[0][::step], NOISE_FLOOR_PERCENTILE, axis=0)
     phases = [_phase_changes(b, floor) for b in blocks]
     return [p[0] for p in phases], [p[1] for p in phases]
 
@@ -71,8 +74,8 @@ def _blocks(power: np.ndarray, phase: int) -> np.ndarray:
     return power[phase : phase + n * BLOCK_FRAMES].reshape(n, BLOCK_FRAMES, power.shape[1]).sum(axis=1)
 
 
-def _phase_changes(blocks: np.ndarray, floor: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    if len(blocks) < 2 or floor is None:
+def _phase_changes(blocks: np.ndarray, floor: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(blocks) < 2:
         empty = np.zeros((0, blocks.shape[1]), dtype=np.float32)
         return empty, empty
     change = np.diff(np.log10(blocks), axis=0)
@@ -149,13 +152,13 @@ def _local_z(corr: np.ndarray, step: int) -> np.ndarray:
     kernel = np.zeros(2 * pad + 1)
     kernel[pad - shifts] = 1.0  # out[i] sums corr[i + shift] over the shifts
 
-    def around(values: np.ndarray) -> np.ndarray:
+    def summed(values: np.ndarray) -> np.ndarray:
         return np.convolve(values, kernel)[pad : pad + len(values)]
 
-    count = around(np.ones(len(corr)))
+    count = summed(np.ones(len(corr)))
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = around(corr) / count
-        std = np.sqrt(np.maximum(around(corr * corr) / count - mean * mean, 0.0))
+        mean = summed(corr) / count
+        std = np.sqrt(np.maximum(summed(corr * corr) / count - mean * mean, 0.0))
         z = (corr - mean) / np.maximum(std, 1e-9)
     return np.where(count >= len(shifts) // 2, z, -np.inf)
 
