@@ -7,6 +7,7 @@ from functools import cache
 import numpy as np
 import pytest
 
+from medialayer.media.audio import alignment
 from medialayer.media.audio.alignment import CONFIDENT_VOTES, VOTE_SUBSCALES, AlignedRun, _same_line, _settled
 from medialayer.media.audio.decode import SAMPLE_RATE, AudioSignal
 from medialayer.media.audio.engine import AudioEngine
@@ -187,12 +188,28 @@ def test_only_a_confident_line_at_its_lookups_own_scale_ends_the_search() -> Non
     # (votes, band shift, lookup scale, vote scale, offset): a clip 5 % faster also gathers a
     # confident count at the unit lookup's +0.5 % or +1 %, where that slope keeps in step in part.
     step = VOTE_SUBSCALES[-1] - VOTE_SUBSCALES[-2]
-    assert _settled((CONFIDENT_VOTES, 0.0, 1.0, 1.0, 0.0), stride=1)
-    assert _settled((CONFIDENT_VOTES, 0.0, 1.05, 1.05, 0.0), stride=1)
-    assert _settled((CONFIDENT_VOTES // 2, 0.0, 1.0, 1.0, 0.0), stride=2)
-    assert not _settled((CONFIDENT_VOTES - 1, 0.0, 1.0, 1.0, 0.0), stride=1)
-    assert not _settled((CONFIDENT_VOTES * 3, 0.0, 1.0, 1.0 + step, 0.0), stride=1)
-    assert not _settled((CONFIDENT_VOTES * 3, 0.0, 0.975, 0.975 - 2 * step, 0.0), stride=1)
+    assert _settled((CONFIDENT_VOTES, 0.0, 1.0, 1.0, 0.0))
+    assert _settled((CONFIDENT_VOTES, 0.0, 1.05, 1.05, 0.0))
+    assert not _settled((CONFIDENT_VOTES - 1, 0.0, 1.0, 1.0, 0.0))
+    assert not _settled((CONFIDENT_VOTES * 3, 0.0, 1.0, 1.0 + step, 0.0))
+    assert not _settled((CONFIDENT_VOTES * 3, 0.0, 0.975, 0.975 - 2 * step, 0.0))
+
+
+@pytest.mark.parametrize("factor", [1.05, 0.95])
+def test_a_long_sources_sampled_search_is_not_ended_by_a_chance_line(monkeypatch: pytest.MonkeyPatch,
+                                                                     factor: float) -> None:
+    # Long sources search with every stride-th landmark. A smaller sample makes this 40 s source
+    # sample 1 in ~14, as a 3-minute track does; its chance lines then hold 6-11 sampled votes,
+    # which, scaled up by the stride, had ended the search at the unshifted lookups.
+    monkeypatch.setattr(alignment, "GRID_MAX_LANDMARKS", 500)
+    start, seconds = 10.0, 40.0
+    clip = track_pcm()[int(start * RATE) : int((start + seconds) * RATE)]
+    faster = resample_linear(clip, RATE * factor, RATE)
+    cmp = ENGINE.compare(ENGINE.fingerprint_bytes(encode(faster, "mp3")), track_fp())
+    assert cmp.similarity >= 0.8, cmp.details
+    assert abs(cmp.details["tempo_ratio"] - factor) <= 0.005 and abs(cmp.details["pitch_ratio"] - factor) <= 0.01
+    (segment,) = cmp.segments
+    assert abs(segment.target_start - start) <= 0.1 and segment.source_end >= seconds / factor - 2.0
 
 
 @pytest.mark.parametrize("bpm", [126.0, 114.0])

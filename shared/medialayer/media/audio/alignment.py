@@ -30,7 +30,10 @@ BAND_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0, -1.5, 1.5, -2.0, 2.0)
 LOOKUP_SCALES = (1.0, 0.95, 0.975, 1.025, 1.05)
 VOTE_SUBSCALES = (-0.01, -0.005, 0.0, 0.005, 0.01)
 # A lookup whose best offset already holds this many votes, at the lookup's own scale, ends the
-# search (fast path for plain copies).
+# search (fast path for plain copies). Counted in the lookup's own votes, sampled or not: scaled up
+# by the sample's stride (1 in 10-14 for 3-minute sources), the 7-11 votes of a chance line between
+# unrelated stretches of long music had ended the search, and a long copy 5 % higher or faster was
+# reported at a wrong offset or not at all (docs/benchmarks.md: long copies).
 CONFIDENT_VOTES = 60
 # Above this many source landmarks the grid search samples them (compare time of long pairs,
 # docs/benchmarks.md: "Pair of 3-minute tracks"; 30000 -> 12000 took the unrelated compare from ~340
@@ -386,13 +389,13 @@ def _scan_candidates(plain: _Matches, voted: list[_Candidate], scanned: list[tup
     return out
 
 
-def _settled(c: _Candidate, stride: int) -> bool:
+def _settled(c: _Candidate) -> bool:
     """Whether a lookup's best line ``c`` ends the search: confident, at the lookup's own scale. A
     clip 5 % faster also gathers CONFIDENT_VOTES at the unit lookup's +0.5 % or +1 % (dense music
     within the few seconds that slope stays in step, repetitive music across the clip), and its
     segments stopped or broke there; the search goes on and the most-voted line wins
     (docs/benchmarks.md: edges of tempo-changed clips)."""
-    return c[0] * stride >= CONFIDENT_VOTES and c[3] == c[2]
+    return c[0] >= CONFIDENT_VOTES and c[3] == c[2]
 
 
 def _unshifted(shift: float, slope: float) -> bool:
@@ -439,7 +442,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
             top = max(((*_best_offset(m.tq, m.tt, scale + sub), scale + sub) for sub in VOTE_SUBSCALES),
                       key=lambda t: (t[0], -abs(t[2] - scale)))
             candidates.append((top[0], shift, scale, top[2], top[1]))
-            settled = _settled(candidates[-1], stride)
+            settled = _settled(candidates[-1])
             if settled:
                 break
     if not candidates:
@@ -454,7 +457,9 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     # A search that settled has its line: on 192 clip compares and 12 long pairs the other lines'
     # checks never changed a result, and on a 3-minute pair they cost ~30 of ~200 ms of the compare.
     to_verify = [c for c in candidates[: 1 if settled else VERIFY_CANDIDATES] if c[0] >= MIN_Z_VOTES]
-    for (sh, sc), m in list(found.items())[: 0 if settled else RUNNER_UP_LOOKUPS]:
+    # Runner-ups are a clip's: a sampled long source's lines hold few votes each, and checking 9
+    # more of them cost ~50-100 ms of a 3-minute compare.
+    for (sh, sc), m in list(found.items())[: 0 if settled or stride > 1 else RUNNER_UP_LOOKUPS]:
         if len(m.tq):
             # Only offsets no verified line already passes near: a line re-verified at a slightly
             # different slope is the same evidence counted twice.
