@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from medialayer.media.audio import alignment
-from medialayer.media.audio.alignment import CONFIDENT_VOTES, VOTE_SUBSCALES, AlignedRun, _same_line, _settled
+from medialayer.media.audio.alignment import (
+    CONFIDENT_VOTES,
+    VOTE_SUBSCALES,
+    AlignedRun,
+    _bridged,
+    _same_line,
+    _settled,
+)
 from medialayer.media.audio.decode import SAMPLE_RATE, AudioSignal
 from medialayer.media.audio.engine import AudioEngine
 from medialayer.media.audio.fingerprint import AudioFingerprint
@@ -237,3 +244,28 @@ def test_a_verified_line_is_new_only_beside_the_traced_lines_not_across_them() -
     assert _same_line(run(1.0, 19.95), traced)  # within 3 frames at the clip's start
     assert not _same_line(run(1.0, 24.6), traced)  # a loop's next occurrence runs beside it
     assert not _same_line(run(1.0, 19.8), traced)  # 6 frames before it and drifting away
+
+
+def test_a_long_sources_runs_join_across_a_gap_and_reach_the_edges_only_where_the_peaks_agree() -> None:
+    # A 40 s copy from 10 s into the track; its traced runs given in pieces, as a louder mix leaves them.
+    start = 10.0
+    copy = track_pcm()[int(start * RATE) : int((start + 40.0) * RATE)].copy()
+    replaced = copy.copy()
+    # Other music (another tempo: the same key and beat grid lines peaks up by chance) at 15-25 s and
+    # 0-5 s. The runs below leave 0.5 s of true audio before the second, which alone lifts 0-5.5 s
+    # to z 4.5-5.8: only its first half, at z ~0, keeps that edge where it is.
+    replaced[int(15 * RATE) : int(25 * RATE)] = synth_music(10.0, seed=72, tempo_bpm=97.0)
+    replaced[: int(5 * RATE)] = synth_music(5.0, seed=62, tempo_bpm=97.0)
+    line = (1.0, start / FRAME_SECONDS)
+
+    def piece(s0: float, s1: float) -> AlignedRun:
+        return AlignedRun(source_start=s0, source_end=s1, target_start=s0 + start, target_end=s1 + start,
+                          votes=40, line=line)
+
+    pieces = [piece(5.5, 15.0), piece(25.0, 40.0)]
+    target = track_fp()
+    (whole,) = _bridged(pieces, ENGINE.fingerprint_bytes(encode(copy, "mp3")), target, 0.0)
+    assert whole.source_start <= 0.1 and whole.source_end >= 39.5 and whole.votes == 80
+    assert abs(whole.target_start - whole.source_start - start) <= 0.05
+    kept = _bridged(pieces, ENGINE.fingerprint_bytes(encode(replaced, "mp3")), target, 0.0)
+    assert [(r.source_start, r.source_end) for r in kept] == [(5.5, 15.0), (25.0, 40.0)]

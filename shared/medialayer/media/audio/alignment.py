@@ -87,6 +87,16 @@ EDGE_BLOCK_VOTES = 0.5
 # loudest stretch only, while the dense changes see the whole of it (docs/benchmarks.md: edges).
 CHECK_GAP_FRAMES = 16
 EDGE_CHANGE_Z = 4.0
+# Runs of one traced line that the changes do not check (long sources, and clips whose search
+# settled) are joined across a gap, and reach out to where the line leaves the source or the
+# target, when the source's peaks over the part between, alone, agree with the line at BRIDGE_Z (on
+# the peak z's own scale): under a louder mix, triplets survive only where the copy is loud and a
+# run ends at each gap of MAX_GAP_FRAMES, while single peaks survive throughout (docs/benchmarks.md:
+# long copies, mixed under louder music). Each half of the part must reach
+# BRIDGE_HALF_Z too: half a second of the true audio lifts a 5 s part of other music to z 4.8, and
+# the edge would reach 5 s past where the copy starts.
+BRIDGE_Z = 4.0
+BRIDGE_HALF_Z = 2.0
 # Least-squares refinement of the time scale needs this span of source time (frames; ~4 s).
 MIN_FIT_SPAN_FRAMES = 125
 
@@ -341,6 +351,55 @@ def _same_line(a: AlignedRun, b: AlignedRun) -> bool:
     return gaps[0] * gaps[1] <= 0 or min(abs(g) for g in gaps) <= 3.0
 
 
+def _spanning(run: AlignedRun, s0: float, s1: float) -> AlignedRun:
+    """``run`` over source frames ``[s0, s1]``, its target times on its line."""
+    slope, intercept = run.line
+    return replace(run, source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
+                   target_start=(slope * s0 + intercept) * FRAME_SECONDS,
+                   target_end=(slope * s1 + intercept) * FRAME_SECONDS)
+
+
+def _peaks_agree(source: AudioFingerprint, target: AudioFingerprint, line: tuple[float, float], band_shift: float,
+                 a: float, b: float) -> bool:
+    """Whether the source's peaks between frames ``a`` and ``b``, alone, confirm ``line`` (BRIDGE_Z,
+    and BRIDGE_HALF_Z in either half)."""
+    def z(lo: float, hi: float) -> float:
+        return peak_overlap_z(source, target, *line, band_shift, (lo, hi))[0]
+
+    mid = (a + b) / 2
+    return b - a > CHECK_GAP_FRAMES and z(a, b) >= BRIDGE_Z and min(z(a, mid), z(mid, b)) >= BRIDGE_HALF_Z
+
+
+def _bridged(runs: list[AlignedRun], source: AudioFingerprint, target: AudioFingerprint,
+             band_shift: float) -> list[AlignedRun]:
+    """``runs`` with those of one line joined across gaps and reaching out to the line's overlap
+    where the source's peaks over the part between agree with the line (BRIDGE_Z)."""
+    out: list[AlignedRun] = []
+    for line in dict.fromkeys(run.line for run in runs):
+
+        def agrees(a: float, b: float, line: tuple[float, float] = line) -> bool:
+            return _peaks_agree(source, target, line, band_shift, a, b)
+
+        on_line = sorted((r for r in runs if r.line == line), key=lambda r: r.source_start)
+        # Source frames (start, end) and votes of the line's runs, in source order.
+        spans = [(r.source_start / FRAME_SECONDS, r.source_end / FRAME_SECONDS, r.votes) for r in on_line]
+        joined = spans[:1]
+        for s0, s1, votes in spans[1:]:
+            a0, a1, a_votes = joined[-1]
+            if s0 - a1 <= CHECK_GAP_FRAMES or agrees(a1, s0):
+                joined[-1] = (a0, s1, a_votes + votes)
+            else:
+                joined.append((s0, s1, votes))
+        whole = _overlap_run(source, target, *line, 0, 0.0)
+        lo, hi = whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
+        if lo < joined[0][0] and agrees(lo, joined[0][0]):
+            joined[0] = (lo, *joined[0][1:])
+        if joined[-1][1] < hi and agrees(joined[-1][1], hi):
+            joined[-1] = (joined[-1][0], hi, joined[-1][2])
+        out += [replace(_spanning(on_line[0], s0, s1), votes=votes) for s0, s1, votes in joined]
+    return out
+
+
 def _edges_by_changes(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint) -> AlignedRun:
     """``run`` (of an unshifted line of a clip) reaching out to the clip's overlap with the target at
     either end where the changes of the part between confirm its line (EDGE_CHANGE_Z)."""
@@ -353,10 +412,7 @@ def _edges_by_changes(run: AlignedRun, source: AudioFingerprint, target: AudioFi
         scan = scan_fingerprints(source, target, (a, b)) if b - a > CHECK_GAP_FRAMES else None
         return scan is not None and scan.z_at(intercept) >= EDGE_CHANGE_Z
 
-    s0, s1 = (lo if agrees(lo, s0) else s0), (hi if agrees(s1, hi) else s1)
-    return replace(run, source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
-                   target_start=(slope * s0 + intercept) * FRAME_SECONDS,
-                   target_end=(slope * s1 + intercept) * FRAME_SECONDS)
+    return _spanning(run, lo if agrees(lo, s0) else s0, hi if agrees(s1, hi) else s1)
 
 
 def _verified_runs(source: AudioFingerprint, target: AudioFingerprint,
@@ -492,7 +548,11 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     switched = z_best < MIN_RUN_Z <= z and zc is not candidates[0]
     if switched:
         votes = zc[0]
-    if votes * stride < MIN_LINE_VOTES or switched:
+    # A sampled search whose lines all fail verification has nothing to trace: looking its best line
+    # up in full (every landmark, three shifts) took ~70 ms of an unrelated 3-minute compare. Its
+    # votes stay the sample's: scaled up by the stride, a chance line's would read as a match.
+    untraced = stride > 1 and not settled and z < MIN_RUN_Z
+    if votes * stride < MIN_LINE_VOTES or switched or untraced:
         return _without_traced_runs(result, votes, z, zc, _verified_runs(source, target, verified))
     # Neighbouring shifts catch landmarks whose bands rounded the other way.
     parts = [found[(shift + d, lookup_scale)] if stride == 1 and (shift + d, lookup_scale) in found
@@ -533,5 +593,6 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
         # Long sources: the evidence is shared in proportion to votes, all of it on the best line,
         # the peaks' alone on other lines (the changes were weighed on the best line only).
         result.runs = [replace(run, z=(result.overlap_z if run.line == (slope, intercept) else peak_z)
-                               * run.votes / result.votes) for run in runs]
+                               * min(1.0, run.votes / result.votes))
+                       for run in _bridged(runs, source, target, result.band_shift)]
     return result

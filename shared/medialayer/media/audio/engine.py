@@ -14,6 +14,7 @@ from medialayer.media.audio.fingerprint import (
     fingerprint_to_bytes,
 )
 from medialayer.media.audio.index import AudioIndex
+from medialayer.media.audio.placements import without_echoes
 from medialayer.media.base import Comparison, MediaEngine
 from medialayer.models.common import MediaType
 from medialayer.models.match import Segment
@@ -67,7 +68,7 @@ class AudioEngine(MediaEngine[AudioSignal, AudioFingerprint]):
             )
             for run in result.runs
         ]
-        segments = [s for s in segments if s.score >= MIN_SEGMENT_SIMILARITY]
+        segments = without_echoes([s for s in segments if s.score >= MIN_SEGMENT_SIMILARITY])
         segments.sort(key=lambda s: (s.source_start, s.target_start))
         details = {
             "votes": result.votes,

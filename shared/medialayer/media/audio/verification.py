@@ -60,14 +60,17 @@ def _z_scores(centre: np.ndarray, background: np.ndarray) -> np.ndarray:
 
 
 def peak_overlap_z(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept_frames: float,
-                   band_shift: float) -> tuple[float, int, float]:
+                   band_shift: float, frames: tuple[float, float] | None = None) -> tuple[float, int, float]:
     """(z-score, hits, background mean) of source peaks landing on target peaks along the line
-    ``t_target = slope * t_source + intercept`` with bands shifted by ``band_shift``."""
-    if len(source) == 0 or len(target) == 0:
+    ``t_target = slope * t_source + intercept`` with bands shifted by ``band_shift``; with
+    ``frames``, of the source's peaks between those source frames only."""
+    inside_span = slice(None) if frames is None else (source.frames >= frames[0]) & (source.frames <= frames[1])
+    source_frames, source_freqs = source.frames[inside_span], source.freqs[inside_span]
+    if len(source_frames) == 0 or len(target) == 0:
         return 0.0, 0, 0.0
     occupied_keys = _occupancy(target)
-    t = slope * source.frames.astype(np.float64)
-    f = source.freqs.astype(np.float64) + band_shift * FREQ_SUBSTEPS
+    t = slope * source_frames.astype(np.float64)
+    f = source_freqs.astype(np.float64) + band_shift * FREQ_SUBSTEPS
     f_lo = np.ceil(f - _TOL_STEPS - 1e-6).astype(np.int64)
     f_hi = np.floor(f + _TOL_STEPS + 1e-6).astype(np.int64)
     # The line and its background offsets in one batch: a row per offset, a column per source peak.
