@@ -113,8 +113,11 @@ def build_index(fp: AudioFingerprint) -> HashIndex:
     h = hash_landmarks(lm)
     order = np.argsort(h, kind="stable")
     order = order[h[order] >= 0]
-    keys, starts, counts = np.unique(h[order], return_index=True, return_counts=True)
-    index = HashIndex(keys=keys, starts=starts, counts=counts, t1=lm.t1[order], f1=lm.f1[order])
+    grouped = h[order]
+    # Already sorted: each hash starts where it differs from the one before (np.unique sorts again).
+    starts = np.flatnonzero(np.diff(grouped, prepend=-1) != 0)
+    counts = np.diff(starts, append=len(grouped))
+    index = HashIndex(keys=grouped[starts], starts=starts, counts=counts, t1=lm.t1[order], f1=lm.f1[order])
     fp.cache["index"] = index
     return index
 
