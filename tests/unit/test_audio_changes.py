@@ -11,7 +11,7 @@ import pytest
 
 from medialayer.media.audio.alignment import AlignedRun, _edges_by_changes
 from medialayer.media.audio.calibration import CHANGE_Z_AT_OPERATING_POINT
-from medialayer.media.audio.changes import _correlations, scan_changes
+from medialayer.media.audio.changes import _correlations, part_z, scan_changes
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from tests.unit._audio_fixtures import RATE, encode, synth_music
@@ -149,3 +149,27 @@ def test_under_steady_noise_the_changes_weighted_above_its_floor_find_the_line()
     assert abs(both.best(1)[0][1] - true_offset) <= 1
     # Stored fingerprints keep signs only: the weighted phases are a fresh query's.
     assert ENGINE.from_bytes(ENGINE.to_bytes(fp)).changes_weighted == ()
+
+
+def test_a_part_of_a_source_scanned_alone_confirms_its_line_and_nothing_else() -> None:
+    # A 40 s copy from 10 s into the track, its 12-22 s mixed 12 dB under unrelated music.
+    start = 10.0
+    copy = track_pcm()[int(start * RATE) : int((start + 40.0) * RATE)].copy()
+    part = slice(int(12 * RATE), int(22 * RATE))
+    copy[part] = (copy[part] / 4.0 + synth_music(10.0, seed=81, tempo_bpm=97.0)) * 0.5
+    source = ENGINE.fingerprint_bytes(encode(copy, "mp3"))
+    frames = (12.0 / FRAME_SECONDS, 22.0 / FRAME_SECONDS)
+    assert part_z(source, track_fp(), start / FRAME_SECONDS, frames) >= 4.0
+    # Wrong lines, and a part with no source audio at all.
+    assert max(part_z(source, track_fp(), (start + d) / FRAME_SECONDS, frames) for d in (-7.3, 4.1, 13.9)) < 4.0
+    assert part_z(source, track_fp(), start / FRAME_SECONDS, (0.0, 1.0)) == -np.inf
+
+
+def test_phases_whose_lengths_straddle_a_transform_size_scan_together() -> None:
+    # 1000 + 3097 - 1 = 4096 takes an 8192-point transform, 999 + 3097 - 1 = 4095 a 4096-point one:
+    # the phases share the larger (they raised a broadcasting error, a 500 through the API).
+    rng = np.random.default_rng(5)
+    reference = np.sign(rng.standard_normal((3097, 20))).astype(np.float32)
+    phases = [reference[500:1500].copy(), reference[500:1499].copy()]
+    scan = scan_changes(phases, reference)
+    assert scan is not None and scan.z_at(500 * 2) > 10.0

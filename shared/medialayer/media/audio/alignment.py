@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from medialayer.media.audio.calibration import Z_KNOTS, evidence_z, joint_z
-from medialayer.media.audio.changes import scan_fingerprints
+from medialayer.media.audio.changes import part_z, scan_fingerprints
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import Landmarks, build_index, build_landmarks, hash_landmarks, join
 from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, FRAME_SECONDS, HOP, N_FFT
@@ -359,26 +359,38 @@ def _spanning(run: AlignedRun, s0: float, s1: float) -> AlignedRun:
                    target_end=(slope * s1 + intercept) * FRAME_SECONDS)
 
 
-def _peaks_agree(source: AudioFingerprint, target: AudioFingerprint, line: tuple[float, float], band_shift: float,
-                 a: float, b: float) -> bool:
+def _part_agrees(source: AudioFingerprint, target: AudioFingerprint, line: tuple[float, float], band_shift: float,
+                 changes: bool, a: float, b: float) -> bool:
     """Whether the source's peaks between frames ``a`` and ``b``, alone, confirm ``line`` (BRIDGE_Z,
-    and BRIDGE_HALF_Z in either half)."""
-    def z(lo: float, hi: float) -> float:
+    and BRIDGE_HALF_Z in either half), or else, with ``changes``, its changes there do."""
+    if b - a <= CHECK_GAP_FRAMES:
+        return False
+    mid = (a + b) / 2
+
+    def peaks(lo: float, hi: float) -> float:
         return peak_overlap_z(source, target, *line, band_shift, (lo, hi))[0]
 
-    mid = (a + b) / 2
-    return b - a > CHECK_GAP_FRAMES and z(a, b) >= BRIDGE_Z and min(z(a, mid), z(mid, b)) >= BRIDGE_HALF_Z
+    def dense(lo: float, hi: float) -> float:
+        # Unit slope within the part: the line's intercept at its middle.
+        return part_z(source, target, line[1] + (line[0] - 1.0) * mid, (lo, hi))
+
+    return any(z(a, b) >= BRIDGE_Z and min(z(a, mid), z(mid, b)) >= BRIDGE_HALF_Z
+               for z in ((peaks, dense) if changes else (peaks,)))
 
 
 def _bridged(runs: list[AlignedRun], source: AudioFingerprint, target: AudioFingerprint,
-             band_shift: float) -> list[AlignedRun]:
+             band_shift: float, best: tuple[float, float] | None = None) -> list[AlignedRun]:
     """``runs`` with those of one line joined across gaps and reaching out to the line's overlap
-    where the source's peaks over the part between agree with the line (BRIDGE_Z)."""
+    where the source's peaks over the part between agree with the line (BRIDGE_Z); on the ``best``
+    line of a long source (unshifted, when given), where its changes do."""
     out: list[AlignedRun] = []
     for line in dict.fromkeys(run.line for run in runs):
+        # Changes scan a part at every offset of the target (~15-30 ms against 5 minutes): for the
+        # best line only, not for each repeat and beat echo.
+        changes = line == best and float(source.frames[-1]) > SCAN_MAX_FRAMES
 
-        def agrees(a: float, b: float, line: tuple[float, float] = line) -> bool:
-            return _peaks_agree(source, target, line, band_shift, a, b)
+        def agrees(a: float, b: float, line: tuple[float, float] = line, changes: bool = changes) -> bool:
+            return _part_agrees(source, target, line, band_shift, changes, a, b)
 
         on_line = sorted((r for r in runs if r.line == line), key=lambda r: r.source_start)
         # Source frames (start, end) and votes of the line's runs, in source order.
@@ -594,5 +606,6 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
         # the peaks' alone on other lines (the changes were weighed on the best line only).
         result.runs = [replace(run, z=(result.overlap_z if run.line == (slope, intercept) else peak_z)
                                * min(1.0, run.votes / result.votes))
-                       for run in _bridged(runs, source, target, result.band_shift)]
+                       for run in _bridged(runs, source, target, result.band_shift,
+                                           (slope, intercept) if _unshifted(shift, slope) else None)]
     return result
