@@ -165,7 +165,7 @@ def _local_z(corr: np.ndarray, step: int) -> np.ndarray:
 
 
 def scan_changes(phases: list[np.ndarray], reference: np.ndarray,
-                 weighted: list[np.ndarray] | None = None, cache: dict | None = None) -> ChangeScan | None:
+                 weighted: list[np.ndarray] | None = None) -> ChangeScan | None:
     """Correlate a source's changes (``phases[p]``: blocks starting at frame ``p``, one or both
     phases) with a reference's (phase 0) at every offset that keeps the source inside the reference;
     with ``weighted`` (the same phases weighted, NOISE_FLOOR_PERCENTILE), the higher z of both.
@@ -173,18 +173,11 @@ def scan_changes(phases: list[np.ndarray], reference: np.ndarray,
     The z is the lower of two: against every offset of the pair (median, MAD) and against the
     wrong offsets around it. Synthetic music in one key on one beat grid reached 7.0 on the first
     alone and stayed under 4.8 on both; real unrelated pairs reached 6.0 and 5.5 (docs/benchmarks.md).
-    ``cache`` (the reference fingerprint's) keeps the reference's transform for further scans.
     """
     if not 0 < len(phases) <= BLOCK_FRAMES or any(not 0 < len(q) <= len(reference) for q in phases):
         return None
     size = _fft_size(max(len(q) for q in phases), len(reference))
-    key = ("changes_spectrum", size)
-    # Shared by every scan: the larger of the transforms.
-    spectrum = cache.get(key) if cache is not None else None
-    if spectrum is None:
-        spectrum = _spectrum(reference, size)
-        if cache is not None:
-            cache[key] = spectrum
+    spectrum = _spectrum(reference, size)  # shared by every scan: the larger of the transforms
     z = _scan_z(phases, reference, spectrum)
     if z is not None and weighted:
         z_weighted = _scan_z(weighted, reference, spectrum)
@@ -227,8 +220,8 @@ def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint,
 
 def part_z(source: AudioFingerprint, target: AudioFingerprint, intercept: float, frames: tuple[float, float]) -> float:
     """The changes' z of the line ``t_target = t_source + intercept`` from the source's changes between
-    source ``frames`` alone, scanned as a query of its own: a part of a long source costs a scan of
-    its own length, with the target's transform kept in its cache."""
+    source ``frames`` alone, scanned as a query of its own (``scan_fingerprints`` with ``frames``
+    zeroes the rest of the source instead, and pays for its whole length)."""
     first = max(0, int(np.ceil(frames[0] / BLOCK_FRAMES)))
     # Blocks of either phase that end (a change spans two blocks) by the part's last frame.
     stop = int((frames[1] - 2 * BLOCK_FRAMES - (BLOCK_FRAMES - 1)) // BLOCK_FRAMES) + 1
@@ -236,7 +229,7 @@ def part_z(source: AudioFingerprint, target: AudioFingerprint, intercept: float,
         return -np.inf
     phases = [source.changes] + ([source.changes_odd] if source.changes_odd is not None else [])
     scan = scan_changes([p[first:stop] for p in phases], np.sign(target.changes),
-                        [w[first:stop] for w in source.changes_weighted], target.cache)
+                        [w[first:stop] for w in source.changes_weighted])
     # The part's own frame 0 is the source's frame BLOCK_FRAMES * first.
     return -np.inf if scan is None else scan.z_at(intercept + BLOCK_FRAMES * first)
 
