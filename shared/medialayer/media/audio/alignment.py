@@ -89,12 +89,12 @@ CHECK_GAP_FRAMES = 16
 EDGE_CHANGE_Z = 4.0
 # Runs of one traced line that the changes do not check (long sources, and clips whose search
 # settled) are joined across a gap, and reach out to where the line leaves the source or the
-# target, when the source's peaks over the part between, alone, agree with the line at BRIDGE_Z (on
-# the peak z's own scale): under a louder mix, triplets survive only where the copy is loud and a
-# run ends at each gap of MAX_GAP_FRAMES, while single peaks survive throughout (docs/benchmarks.md:
-# long copies, mixed under louder music). Each half of the part must reach
-# BRIDGE_HALF_Z too: half a second of the true audio lifts a 5 s part of other music to z 4.8, and
-# the edge would reach 5 s past where the copy starts.
+# target, when the source's peaks over the part between, alone, agree with the line at BRIDGE_Z
+# (or, on a long source's best line, its changes do: changes.part_z): under a louder mix, triplets
+# survive only where the copy is loud and a run ends at each gap of MAX_GAP_FRAMES, while single
+# peaks and the dense changes survive throughout (docs/benchmarks.md: long copies). Each half of the
+# part must reach BRIDGE_HALF_Z too: half a second of the true audio lifts a 5 s part of other
+# music to z 4.8, and the edge would reach 5 s past where the copy starts.
 BRIDGE_Z = 4.0
 BRIDGE_HALF_Z = 2.0
 # Least-squares refinement of the time scale needs this span of source time (frames; ~4 s).
@@ -561,7 +561,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     if switched:
         votes = zc[0]
     # A sampled search whose lines all fail verification has nothing to trace: looking its best line
-    # up in full (every landmark, three shifts) took ~70 ms of an unrelated 3-minute compare. Its
+    # up in full (every landmark, three shifts) took ~80 ms of an unrelated 3-minute compare. Its
     # votes stay the sample's: scaled up by the stride, a chance line's would read as a match.
     untraced = stride > 1 and not settled and z < MIN_RUN_Z
     if votes * stride < MIN_LINE_VOTES or switched or untraced:
