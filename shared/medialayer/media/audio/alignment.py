@@ -13,6 +13,7 @@ statistics together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from functools import partial
 
 import numpy as np
 
@@ -388,10 +389,7 @@ def _bridged(runs: list[AlignedRun], source: AudioFingerprint, target: AudioFing
         # Changes scan a part at every offset of the target (~15-30 ms against 5 minutes): for the
         # best line only, not for each repeat and beat echo.
         changes = line == best and float(source.frames[-1]) > SCAN_MAX_FRAMES
-
-        def agrees(a: float, b: float, line: tuple[float, float] = line, changes: bool = changes) -> bool:
-            return _part_agrees(source, target, line, band_shift, changes, a, b)
-
+        agrees = partial(_part_agrees, source, target, line, band_shift, changes)
         on_line = sorted((r for r in runs if r.line == line), key=lambda r: r.source_start)
         # Source frames (start, end) and votes of the line's runs, in source order.
         spans = [(r.source_start / FRAME_SECONDS, r.source_end / FRAME_SECONDS, r.votes) for r in on_line]
