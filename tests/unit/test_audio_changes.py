@@ -11,7 +11,7 @@ import pytest
 
 from medialayer.media.audio.alignment import AlignedRun, _edges_by_changes
 from medialayer.media.audio.calibration import CHANGE_Z_AT_OPERATING_POINT
-from medialayer.media.audio.changes import _correlations, part_z, scan_changes
+from medialayer.media.audio.changes import _correlations, _transform, part_z, scan_changes
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from tests.unit._audio_fixtures import RATE, encode, synth_music
@@ -173,3 +173,18 @@ def test_phases_whose_lengths_straddle_a_transform_size_scan_together() -> None:
     phases = [reference[500:1500].copy(), reference[500:1499].copy()]
     scan = scan_changes(phases, reference)
     assert scan is not None and scan.z_at(500 * 2) > 10.0
+
+
+@pytest.mark.parametrize("length", [1, 7, 63, 64, 65, 200, 699, 700])
+def test_the_chunked_correlation_equals_the_plain_one_at_every_offset(length: int) -> None:
+    # Overlap-save chunks: an offset at a chunk's edge must not wrap round into the next chunk's audio.
+    rng = np.random.default_rng(length)
+    reference = np.sign(rng.standard_normal((700, 12))).astype(np.float32)
+    query = rng.standard_normal((length, 12)).astype(np.float32)
+    windows = np.lib.stride_tricks.sliding_window_view(reference.astype(np.float64), length, axis=0)
+    dot = np.einsum("jbi,ib->j", windows, query.astype(np.float64))
+    norm = np.sqrt(np.einsum("jbi->j", windows**2) * np.sum(query.astype(np.float64) ** 2))
+    assert np.allclose(_correlations(query, reference), dot / norm, atol=1e-5)
+    # Shared by a phase one block longer: the shorter query still reads every offset right.
+    shared = _transform(reference, length + 1, length) if length < 700 else None
+    assert np.allclose(_correlations(query, reference, shared), dot / norm, atol=1e-5)

@@ -157,7 +157,13 @@ def _offset_counts(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[np.nda
 
 def _windows(counts: np.ndarray) -> np.ndarray:
     """Votes per offset summed over 3-frame windows (a line's votes split by rounding still meet)."""
-    return np.convolve(counts, np.ones(3, dtype=np.int64), mode="same") if len(counts) >= 3 else counts
+    if len(counts) < 3:
+        return counts
+    # Two shifted adds: np.convolve took ~4x as long on these short kernels (~100 calls per clip).
+    out = counts.copy()
+    out[1:] += counts[:-1]
+    out[:-1] += counts[1:]
+    return out
 
 
 def _best_offset(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[int, float]:

@@ -50,6 +50,11 @@ LOCAL_OFFSETS = tuple(sorted(s * p for p in range(29, 252) if all(p % k for k in
 # Below this many scanned offsets the median and MAD of the background are not worth trusting.
 MIN_SCAN_OFFSETS = 200
 _MAD_TO_STD = 1.4826
+# Overlap-save chunks (blocks) of a scan: the next power of two at least this many times the query,
+# and at least MIN_CHUNK_BLOCKS. Larger chunks waste less of each transform on the query's overlap;
+# smaller ones cost less per chunk; 4 is near the least work for a short query against 5 minutes.
+CHUNK_PER_QUERY = 4
+MIN_CHUNK_BLOCKS = 64
 
 
 def band_changes(spec: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -97,27 +102,44 @@ def unpack_signs(raw: bytes, blocks: int, bands: int) -> np.ndarray:
     return bits[:, :bands].astype(np.float32) * 2.0 - 1.0
 
 
-def _correlations(query: np.ndarray, reference: np.ndarray, spectrum: np.ndarray | None = None) -> np.ndarray:
-    """Normalised correlation of ``query`` with ``reference[j : j + len(query)]`` for every j;
-    ``spectrum``: the reference's ``_spectrum`` at the size this pair needs, when already made."""
-    n, m = len(query), len(reference)
-    if spectrum is None:
-        spectrum = _spectrum(reference, _fft_size(n, m))
-    # The given transform's size: a phase one block shorter may need the next power of two down.
-    size = 2 * (len(spectrum) - 1)
-    dot = np.fft.irfft((np.conj(np.fft.rfft(query, size, axis=0)) * spectrum).sum(axis=1), size)[: m - n + 1]
+@dataclass(frozen=True)
+class _Transform:
+    """A reference's changes transformed once for queries of up to ``longest`` blocks, in chunks of
+    ``size`` blocks that start ``hop`` apart (overlap-save): a query pays for transforms of its own
+    scale, not of the whole reference. A 5 or 10 s clip against 5 minutes took 34-48 ms per scan at
+    one transform of the whole length, 10-13 ms so (docs/benchmarks.md, "Audio match")."""
+
+    spectra: np.ndarray  # (chunks, bands, size // 2 + 1)
+    size: int
+    hop: int
+    energy: np.ndarray  # running sum of the reference's squared changes, from 0
+
+
+def _transform(reference: np.ndarray, longest: int, shortest: int) -> _Transform:
+    m, bands = reference.shape
+    whole = 1 << (longest + m - 1).bit_length()  # one chunk holding every offset
+    size = min(whole, max(MIN_CHUNK_BLOCKS, 1 << (CHUNK_PER_QUERY * longest - 1).bit_length()))
+    hop = size - longest + 1  # offsets per chunk that no query's circular wrap reaches
+    chunks = -(-(m - shortest + 1) // hop)
+    padded = np.zeros(((chunks - 1) * hop + size, bands), dtype=reference.dtype)
+    padded[:m] = reference
+    windows = np.lib.stride_tricks.sliding_window_view(padded, size, axis=0)[::hop]
     energy = np.concatenate(([0.0], np.cumsum(np.sum(reference.astype(np.float64) ** 2, axis=1))))
-    window = energy[n:] - energy[: m - n + 1]
+    return _Transform(spectra=np.fft.rfft(windows, axis=2), size=size, hop=hop, energy=energy)
+
+
+def _correlations(query: np.ndarray, reference: np.ndarray, transform: _Transform | None = None) -> np.ndarray:
+    """Normalised correlation of ``query`` with ``reference[j : j + len(query)]`` for every j;
+    ``transform``: the reference's, for queries at least this long, when already made."""
+    n, m = len(query), len(reference)
+    if transform is None:
+        transform = _transform(reference, n, n)
+    spectrum = np.conj(np.fft.rfft(query, transform.size, axis=0)).T  # (bands, size // 2 + 1)
+    per_chunk = np.fft.irfft((spectrum * transform.spectra).sum(axis=1), transform.size, axis=1)
+    dot = per_chunk[:, : transform.hop].reshape(-1)[: m - n + 1]
+    window = transform.energy[n:] - transform.energy[: m - n + 1]
     norm = np.sqrt(window * float(np.sum(query.astype(np.float64) ** 2)))
     return np.divide(dot, norm, out=np.zeros_like(dot), where=norm > 0)
-
-
-def _fft_size(n: int, m: int) -> int:
-    return 1 << (n + m - 1).bit_length()
-
-
-def _spectrum(reference: np.ndarray, size: int) -> np.ndarray:
-    return np.fft.rfft(reference, size, axis=0)
 
 
 @dataclass(frozen=True)
@@ -176,18 +198,18 @@ def scan_changes(phases: list[np.ndarray], reference: np.ndarray,
     """
     if not 0 < len(phases) <= BLOCK_FRAMES or any(not 0 < len(q) <= len(reference) for q in phases):
         return None
-    size = _fft_size(max(len(q) for q in phases), len(reference))
-    spectrum = _spectrum(reference, size)  # shared by every scan: the larger of the transforms
-    z = _scan_z(phases, reference, spectrum)
+    lengths = [len(q) for q in phases + (weighted or [])]
+    transform = _transform(reference, max(lengths), min(lengths))  # shared by every phase and weighting
+    z = _scan_z(phases, reference, transform)
     if z is not None and weighted:
-        z_weighted = _scan_z(weighted, reference, spectrum)
+        z_weighted = _scan_z(weighted, reference, transform)
         z = z if z_weighted is None else np.maximum(z, z_weighted)
     return None if z is None else ChangeScan(first=1 - len(phases), step=BLOCK_FRAMES // len(phases), z=z)
 
 
-def _scan_z(phases: list[np.ndarray], reference: np.ndarray, spectrum: np.ndarray) -> np.ndarray | None:
+def _scan_z(phases: list[np.ndarray], reference: np.ndarray, transform: _Transform) -> np.ndarray | None:
     """``scan_changes``' z of one set of phases (None when too few offsets or no spread)."""
-    corrs = [_correlations(q, reference, spectrum) for q in phases]
+    corrs = [_correlations(q, reference, transform) for q in phases]
     n = min(len(c) for c in corrs)
     # Source frame BLOCK_FRAMES * i + p meets reference frame BLOCK_FRAMES * (j + i): offset
     # BLOCK_FRAMES * j - p, so interleaving the phases in reverse gives one uniform grid.
