@@ -416,16 +416,18 @@ def _bridged(runs: list[AlignedRun], source: AudioFingerprint, target: AudioFing
     return out
 
 
-def _edges_by_changes(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint) -> AlignedRun:
+def _edges_by_changes(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint,
+                      transforms: dict | None = None) -> AlignedRun:
     """``run`` (of an unshifted line of a clip) reaching out to the clip's overlap with the target at
-    either end where the changes of the part between confirm its line (EDGE_CHANGE_Z)."""
+    either end where the changes of the part between confirm its line (EDGE_CHANGE_Z); ``transforms``:
+    the target's, kept from the clip's own scan (``changes.scan_changes``)."""
     slope, intercept = run.line
     whole = _overlap_run(source, target, slope, intercept, run.votes, run.z)
     s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
     lo, hi = whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
 
     def agrees(a: float, b: float) -> bool:
-        scan = scan_fingerprints(source, target, (a, b)) if b - a > CHECK_GAP_FRAMES else None
+        scan = scan_fingerprints(source, target, (a, b), transforms) if b - a > CHECK_GAP_FRAMES else None
         return scan is not None and scan.z_at(intercept) >= EDGE_CHANGE_Z
 
     return _spanning(run, lo if agrees(lo, s0) else s0, hi if agrees(s1, hi) else s1)
@@ -538,11 +540,13 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
             to_verify += [(v, sh, sc, sc, centre) for v, centre in _runner_up_offsets(m.tq, m.tt, sc, RUNNER_UPS)
                           if all(abs(centre - c[4]) > 3 for c in to_verify)]
     changes = None
+    # The target's changes transformed for the clip's scan, kept for its parts' scans (edges).
+    transforms: dict = {}
     if float(source.frames[-1]) <= SCAN_MAX_FRAMES and candidates[0][0] * stride < CONFIDENT_VOTES:
         # The best offsets of the peaks, of the changes and of both together.
         offsets, peak_z = offset_z(source, target)
         scans = [top_offsets(offsets, peak_z, SCAN_CANDIDATES)]
-        changes = scan_fingerprints(source, target)
+        changes = scan_fingerprints(source, target, transforms=transforms)
         if changes is not None:
             scans += [changes.best(SCAN_CANDIDATES),
                       top_offsets(offsets, joint_z(peak_z, changes.z_near(offsets)), SCAN_CANDIDATES)]
@@ -599,7 +603,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
                                            max(0.0, change_z))
         result.runs = [replace(run, z=max(own[run.line], z) if run.line == (slope, intercept) else own[run.line])
                        for run in runs]
-        result.runs = [_edges_by_changes(run, source, target) if _unshifted(shift, run.line[0]) else run
+        result.runs = [_edges_by_changes(run, source, target, transforms) if _unshifted(shift, run.line[0]) else run
                        for run in result.runs]
         # A verified line that matches on its own but kept too few triplets to trace (under noise,
         # beside a traced chance line or another occurrence of a loop) still gets its segment.

@@ -186,8 +186,8 @@ def _local_z(corr: np.ndarray, step: int) -> np.ndarray:
     return np.where(count >= len(shifts) // 2, z, -np.inf)
 
 
-def scan_changes(phases: list[np.ndarray], reference: np.ndarray,
-                 weighted: list[np.ndarray] | None = None) -> ChangeScan | None:
+def scan_changes(phases: list[np.ndarray], reference: np.ndarray, weighted: list[np.ndarray] | None = None,
+                 transforms: dict[tuple[int, int], _Transform] | None = None) -> ChangeScan | None:
     """Correlate a source's changes (``phases[p]``: blocks starting at frame ``p``, one or both
     phases) with a reference's (phase 0) at every offset that keeps the source inside the reference;
     with ``weighted`` (the same phases weighted, NOISE_FLOOR_PERCENTILE), the higher z of both.
@@ -195,11 +195,18 @@ def scan_changes(phases: list[np.ndarray], reference: np.ndarray,
     The z is the lower of two: against every offset of the pair (median, MAD) and against the
     wrong offsets around it. Synthetic music in one key on one beat grid reached 7.0 on the first
     alone and stayed under 4.8 on both; real unrelated pairs reached 6.0 and 5.5 (docs/benchmarks.md).
+    ``transforms`` keeps this reference's transforms by the query lengths they serve, for further
+    scans of the same reference: one compare scans a clip, then parts of it at the clip's length.
     """
     if not 0 < len(phases) <= BLOCK_FRAMES or any(not 0 < len(q) <= len(reference) for q in phases):
         return None
     lengths = [len(q) for q in phases + (weighted or [])]
-    transform = _transform(reference, max(lengths), min(lengths))  # shared by every phase and weighting
+    key = (max(lengths), min(lengths))
+    transform = transforms.get(key) if transforms is not None else None
+    if transform is None:
+        transform = _transform(reference, *key)  # shared by every phase and weighting
+        if transforms is not None:
+            transforms[key] = transform
     z = _scan_z(phases, reference, transform)
     if z is not None and weighted:
         z_weighted = _scan_z(weighted, reference, transform)
@@ -225,19 +232,20 @@ def _scan_z(phases: list[np.ndarray], reference: np.ndarray, transform: _Transfo
     return np.minimum((corr - median) / spread, _local_z(corr, BLOCK_FRAMES // len(phases)))
 
 
-def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint,
-                      frames: tuple[float, float] | None = None) -> ChangeScan | None:
+def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint, frames: tuple[float, float] | None = None,
+                      transforms: dict[tuple[int, int], _Transform] | None = None) -> ChangeScan | None:
     """``scan_changes`` of two fingerprints: the source's phases as it has them, the target's changes
     as signs (whether stored or fresh: real values on both sides reach chance highs more often).
     With ``frames``, only the source's changes between those source frames count (the rest are
-    zero), on the same grid of offsets: what a part of a clip alone says about a line."""
+    zero), on the same grid of offsets: what a part of a clip alone says about a line. ``transforms``:
+    as in ``scan_changes``, for scans against this target only."""
     phases = [source.changes] + ([source.changes_odd] if source.changes_odd is not None else [])
     weighted = list(source.changes_weighted)
     if frames is not None:
         phases, weighted = ([_within(q, phase, *frames) for phase, q in enumerate(p)] for p in (phases, weighted))
     if not (len(source.changes) and len(target.changes)):
         return None
-    return scan_changes(phases, np.sign(target.changes), weighted)
+    return scan_changes(phases, np.sign(target.changes), weighted, transforms)
 
 
 def part_z(source: AudioFingerprint, target: AudioFingerprint, intercept: float, frames: tuple[float, float]) -> float:
