@@ -37,7 +37,8 @@ OFFSET_BIN = 3
 # this many background spreads of query peaks on its peaks (the compare's own statistic, whose
 # match knot is z 7.5), or failing that, when the compare's evidence with the dense changes
 # (calibration.evidence_z) reaches as much there: a clip under a louder track keeps too few peaks.
-# A peak scan costs ~3 ms against a 4-minute track, a changes scan ~12, a compare 50-100 ms.
+# A peak scan costs ~3 ms against a 4-minute track; with the changes scan, a 10 s clip's screen
+# costs 14-19 ms per corpus track and its compare 55-89 ms (docs/benchmarks.md, search accuracy).
 PLAUSIBLE_Z = 6.0
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
