@@ -38,7 +38,7 @@ OFFSET_BIN = 3
 # match knot is z 7.5), or failing that, when the compare's evidence with the dense changes
 # (calibration.evidence_z) reaches as much there: a clip under a louder track keeps too few peaks.
 # A peak scan costs ~3 ms against a 4-minute track; with the changes scan, a 10 s clip's screen
-# costs 14-19 ms per corpus track and its compare 55-89 ms (docs/benchmarks.md, search accuracy).
+# costs 13-18 ms per corpus track and its compare 42-81 ms (bench/audio_candidates.py).
 PLAUSIBLE_Z = 6.0
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 
