@@ -52,8 +52,8 @@ MIN_SCAN_OFFSETS = 200
 _MAD_TO_STD = 1.4826
 # Overlap-save chunks (blocks) of a scan: the next power of two at least this many times the query,
 # and at least MIN_CHUNK_BLOCKS. Larger chunks waste less of each transform on the query's overlap,
-# smaller ones cost less each: a 5 or 10 s clip against 5 minutes scanned in 11-16 ms at 2, 4 or 8
-# times, 22-35 ms at 1 or 16.
+# smaller ones cost less each; from 2 to 8 times a clip's scan against 5 minutes costs about the
+# same, at 1 or 16 about twice as much.
 CHUNK_PER_QUERY = 4
 MIN_CHUNK_BLOCKS = 64
 
@@ -107,8 +107,8 @@ def unpack_signs(raw: bytes, blocks: int, bands: int) -> np.ndarray:
 class _Transform:
     """A reference's changes transformed once for queries of up to ``longest`` blocks, in chunks of
     ``size`` blocks that start ``hop`` apart (overlap-save): a query pays for transforms of its own
-    scale, not of the whole reference. A 5 or 10 s clip against 5 minutes took 34-48 ms per scan at
-    one transform of the whole length, 10-13 ms so (docs/benchmarks.md, "Audio match")."""
+    scale, not of the whole reference. A search candidate's screen, one such scan and a peak scan,
+    fell from 26-34 to 13-18 ms (``bench/audio_candidates.py``; docs/benchmarks.md, "Audio match")."""
 
     spectra: np.ndarray  # (chunks, bands, size // 2 + 1)
     size: int
