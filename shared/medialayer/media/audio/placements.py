@@ -27,7 +27,7 @@ def is_echo(weaker: Segment, stronger: Segment) -> bool:
     """Whether ``weaker`` places mostly the same source audio where ``stronger`` does, give or take
     less than half the audio's length."""
     s0, s1 = max(weaker.source_start, stronger.source_start), min(weaker.source_end, stronger.source_end)
-    if s1 - s0 < ECHO_SHARE * (weaker.source_end - weaker.source_start) or s1 <= s0:
+    if s1 <= s0 or s1 - s0 < ECHO_SHARE * (weaker.source_end - weaker.source_start):
         return False
     apart = max(abs(_target_at(weaker, s) - _target_at(stronger, s)) for s in (s0, s1))
     return apart < ECHO_SHARE * (s1 - s0)
