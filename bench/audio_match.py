@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
@@ -35,7 +36,7 @@ from _audio_peers import (
     chromaprint,
     chromaprint_match,
 )
-from _audio_transforms import load_pcm, transforms
+from _audio_transforms import Transform, load_pcm, transforms
 from _docs import write_section
 
 from medialayer.media.audio.decode import decode_audio
@@ -146,49 +147,69 @@ def _ours(q: bytes, ref: AudioFingerprint, expected: float) -> tuple[float, floa
     return cmp.similarity, err, spent, {"details": cmp.details, "edges": edges}
 
 
-def query_job(i: int) -> list[Result]:
-    path = _tracks[i]
-    duration = _refs[i]["duration"]
+@dataclass(frozen=True)
+class Query:
+    """One query clip as the bench makes it: cut from track ``track`` at ``offset_s``, transformed."""
+
+    track: int
+    clip_s: float
+    offset_s: float
+    pcm: np.ndarray  # the clean cut, before the transform
+    transform: Transform
+    seed: int
+    unrelated: np.ndarray  # the louder track a mix goes under
+    mix_track: int
+    false_refs: tuple[int, ...]  # other recordings this clip is also compared with (FALSE_PAIR_TRANSFORMS)
+
+
+def queries(tracks: list[Path], i: int, durations: list[float], only: set[str] = frozenset()) -> Iterator[Query]:
+    """Track ``i``'s query clips, in the order and with the seeds of every run (``durations``: each
+    track's decoded seconds; ``only``: AUDIO_BENCH_ONLY, which draws its own seeds)."""
     rng = np.random.default_rng(1000 + i)
-    results: list[Result] = []
-    others = [j for j in _refs if j != i]
+    others = [j for j in range(len(tracks)) if j != i]
     for clip_s in CLIP_SECONDS:
-        if duration < clip_s + 1:
+        if durations[i] < clip_s + 1:
             continue
-        off = float(rng.uniform(0, duration - clip_s))
-        pcm = load_pcm(str(path), off, clip_s)
+        off = float(rng.uniform(0, durations[i] - clip_s))
+        pcm = load_pcm(str(tracks[i]), off, clip_s)
         j_mix = others[int(rng.integers(len(others)))]
-        mix_dur = _refs[j_mix]["duration"]
-        unrelated = load_pcm(str(_tracks[j_mix]), float(rng.uniform(0, max(mix_dur - clip_s, 0))), clip_s)
-        false_refs = [others[int(k)] for k in rng.choice(len(others), size=min(4, len(others)), replace=False)]
+        unrelated = load_pcm(str(tracks[j_mix]), float(rng.uniform(0, max(durations[j_mix] - clip_s, 0))), clip_s)
+        false_refs = tuple(others[int(k)] for k in rng.choice(len(others), size=min(4, len(others)), replace=False))
         for tf in transforms():
-            if _only and tf.name not in _only:
+            if only and tf.name not in only:
                 continue
-            seed = int(rng.integers(2**31))
-            q, pad = tf.make(pcm, seed, unrelated)
-            expected = off - pad
-            targets = [(i, True)]
-            if tf.name in FALSE_PAIR_TRANSFORMS:
-                targets += [(j, False) for j in false_refs if j != j_mix]
-            for j, related in targets:
-                ref = _refs[j]
-                score, err, spent, extra = _ours(q, ref["ml"], expected)
-                extra["edges_truth"] = (pad, pad + clip_s / tf.speed)
-                results.append(Result("medialayer", tf.name, tf.group, clip_s, off, related, score, err, spent, extra))
-                if "chromaprint" not in _systems:
-                    continue
-                c0 = _child_cpu()
-                qcp = chromaprint(q, ".bin")
-                t0 = _cpu()
-                s, o = chromaprint_match(qcp, ref["cp"])
-                spent = (_child_cpu() - c0) + (_cpu() - t0)
-                results.append(Result("chromaprint", tf.name, tf.group, clip_s, off, related, s, abs(o - expected),
-                                      spent))
-                t0 = _cpu()
-                tq, fq, _ = audfprint_peaks(q)
-                v, o = audfprint_match(audfprint_hashes(tq, fq), ref["af"]) if len(tq) > 1 else (0, 0.0)
-                results.append(Result("audfprint-style", tf.name, tf.group, clip_s, off, related, float(v),
-                                      abs(o - expected), _cpu() - t0))
+            yield Query(i, clip_s, off, pcm, tf, int(rng.integers(2**31)), unrelated, j_mix, false_refs)
+
+
+def query_job(i: int) -> list[Result]:
+    results: list[Result] = []
+    durations = [_refs[j]["duration"] for j in range(len(_tracks))]
+    for query in queries(_tracks, i, durations, _only):
+        tf, clip_s, off = query.transform, query.clip_s, query.offset_s
+        q, pad = tf.make(query.pcm, query.seed, query.unrelated)
+        expected = off - pad
+        targets = [(i, True)]
+        if tf.name in FALSE_PAIR_TRANSFORMS:
+            targets += [(j, False) for j in query.false_refs if j != query.mix_track]
+        for j, related in targets:
+            ref = _refs[j]
+            score, err, spent, extra = _ours(q, ref["ml"], expected)
+            extra["edges_truth"] = (pad, pad + clip_s / tf.speed)
+            results.append(Result("medialayer", tf.name, tf.group, clip_s, off, related, score, err, spent, extra))
+            if "chromaprint" not in _systems:
+                continue
+            c0 = _child_cpu()
+            qcp = chromaprint(q, ".bin")
+            t0 = _cpu()
+            s, o = chromaprint_match(qcp, ref["cp"])
+            spent = (_child_cpu() - c0) + (_cpu() - t0)
+            results.append(Result("chromaprint", tf.name, tf.group, clip_s, off, related, s, abs(o - expected),
+                                  spent))
+            t0 = _cpu()
+            tq, fq, _ = audfprint_peaks(q)
+            v, o = audfprint_match(audfprint_hashes(tq, fq), ref["af"]) if len(tq) > 1 else (0, 0.0)
+            results.append(Result("audfprint-style", tf.name, tf.group, clip_s, off, related, float(v),
+                                  abs(o - expected), _cpu() - t0))
     return results
 
 

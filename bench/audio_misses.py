@@ -1,0 +1,100 @@
+"""What the audio bench's misses under noise share: per clip of one noise transform, how much of the clean
+clip's energy lies below the engine's band and the SNR inside that band, beside whether we recalled it.
+
+    python bench/audio_match.py --corpus CORPUS --systems medialayer     # writes the results dump
+    python bench/audio_misses.py --corpus CORPUS [--transform pink_0dB] [--dump PATH]
+
+The clips are rebuilt with the bench's own seeds (``audio_match.queries``): the clean cut and the noise
+the transform adds to it, each through the same FFT band mask. The dump must come from a run without
+AUDIO_BENCH_ONLY or --limit (those draw other clips).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _audio_transforms import RATE, noise_for
+from audio_match import OFFSET_TOLERANCE_S, REFERENCE_CAP_S, list_tracks, queries
+
+from medialayer.media.audio.decode import decode_audio
+from medialayer.media.audio.spectrogram import F_MAX_HZ, F_MIN_HZ
+
+THRESHOLD = 0.80
+# A clip counts as bass-heavy when at least this share of its energy lies below the engine's band.
+BASS_SHARE = 0.76
+
+
+def _power(x: np.ndarray, lo: float, hi: float) -> float:
+    spectrum = np.abs(np.fft.rfft(x.astype(np.float64))) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1.0 / RATE)
+    return float(spectrum[(freqs >= lo) & (freqs < hi)].sum())
+
+
+def _recalled(dump: Path, transform: str) -> dict[tuple[int, float, float], bool]:
+    """(track offset in ms, clip seconds) -> recalled, for our related rows of ``transform``."""
+    out = {}
+    for r in np.load(dump, allow_pickle=True):
+        if r["system"] == "medialayer" and r["related"] and r["transform"] == transform:
+            err = r["offset_error_s"]
+            out[(round(r["track_offset_s"] * 1000), r["clip_s"])] = (
+                r["score"] >= THRESHOLD and err is not None and err <= OFFSET_TOLERANCE_S)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, required=True, help="corpus built by build_corpus.sh")
+    parser.add_argument("--transform", default="pink_0dB", help="a noise transform: white_10dB, pink_0dB, ...")
+    parser.add_argument("--dump", type=Path, default=Path(os.environ.get(
+        "AUDIO_BENCH_DUMP", Path(tempfile.gettempdir()) / "audio_bench_results.npy")))
+    args = parser.parse_args()
+    noise = re.fullmatch(r"(white|pink)_(-?\d+)dB", args.transform)
+    if noise is None:
+        parser.error("--transform must be a noise transform such as pink_0dB")
+    colour, snr_db = noise.group(1), float(noise.group(2))
+    recalled = _recalled(args.dump, args.transform)
+    tracks = list_tracks(args.corpus, None)
+    # Each track's decoded length, as the bench's references have it: the clips' offsets follow from it.
+    durations = [decode_audio(p.read_bytes(), max_bytes=10**9, max_seconds=REFERENCE_CAP_S).duration_s
+                 for p in tracks]
+    rows = []
+    for i in range(len(tracks)):
+        for q in queries(tracks, i, durations):
+            if q.transform.name != args.transform:
+                continue
+            added = noise_for(q.pcm, snr_db, colour, q.seed)
+            in_band = 10 * np.log10(_power(q.pcm, F_MIN_HZ, F_MAX_HZ) / _power(added, F_MIN_HZ, F_MAX_HZ))
+            below = _power(q.pcm, 0.0, F_MIN_HZ) / max(_power(q.pcm, 0.0, RATE), 1e-30)
+            hit = recalled[(round(q.offset_s * 1000), q.clip_s)]
+            rows.append((in_band, below, hit, q.clip_s, tracks[i].name, q.offset_s))
+    rows.sort()
+    print(f"{args.transform}: {len(rows)} clips, {sum(not r[2] for r in rows)} missed\n")
+    band = f"{F_MIN_HZ:.0f}-{F_MAX_HZ:.0f} Hz"
+    print(f"| SNR in {band} | energy below {F_MIN_HZ:.0f} Hz | recalled | clip | track | offset |")
+    print("|---|---|---|---|---|---|")
+    for in_band, below, hit, clip_s, name, off in rows:
+        if not hit or in_band < -5:
+            print(f"| {in_band:.1f} dB | {100 * below:.0f} % | {'yes' if hit else 'no'} | {clip_s:.0f} s | {name} "
+                  f"| {off:.1f} s |")
+    for label, group in (("recalled", [r for r in rows if r[2]]), ("missed", [r for r in rows if not r[2]])):
+        if group:
+            bass = sum(r[1] >= BASS_SHARE for r in group)
+            low = sum(r[0] <= -5 for r in group)
+            print(f"\n{label}: {len(group)}; median in-band SNR {np.median([r[0] for r in group]):.1f} dB; "
+                  f"{bass} with >= {100 * BASS_SHARE:.0f} % of their energy below {F_MIN_HZ:.0f} Hz; "
+                  f"{low} at -5 dB or lower in the band", end="")
+    print()
+
+
+if __name__ == "__main__":
+    main()
