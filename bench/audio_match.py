@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
@@ -162,7 +162,7 @@ class Query:
     false_refs: tuple[int, ...]  # other recordings this clip is also compared with (FALSE_PAIR_TRANSFORMS)
 
 
-def queries(tracks: list[Path], i: int, durations: list[float], only: set[str] = frozenset()) -> Iterator[Query]:
+def queries(tracks: list[Path], i: int, durations: list[float], only: Collection[str] = ()) -> Iterator[Query]:
     """Track ``i``'s query clips, in the order and with the seeds of every run (``durations``: each
     track's decoded seconds; ``only``: AUDIO_BENCH_ONLY, which draws its own seeds)."""
     rng = np.random.default_rng(1000 + i)

@@ -24,12 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _audio_transforms import RATE, noise_for
-from audio_match import OFFSET_TOLERANCE_S, REFERENCE_CAP_S, list_tracks, queries
+from audio_match import OFFSET_TOLERANCE_S, REFERENCE_CAP_S, engine, list_tracks, queries
 
 from medialayer.media.audio.decode import decode_audio
 from medialayer.media.audio.spectrogram import F_MAX_HZ, F_MIN_HZ
 
-THRESHOLD = 0.80
 # A clip counts as bass-heavy when at least this share of its energy lies below the engine's band.
 BASS_SHARE = 0.76
 
@@ -40,14 +39,15 @@ def _power(x: np.ndarray, lo: float, hi: float) -> float:
     return float(spectrum[(freqs >= lo) & (freqs < hi)].sum())
 
 
-def _recalled(dump: Path, transform: str) -> dict[tuple[int, float, float], bool]:
+def _recalled(dump: Path, transform: str) -> dict[tuple[int, float], bool]:
     """(track offset in ms, clip seconds) -> recalled, for our related rows of ``transform``."""
     out = {}
+    threshold = engine().default_threshold
     for r in np.load(dump, allow_pickle=True):
         if r["system"] == "medialayer" and r["related"] and r["transform"] == transform:
             err = r["offset_error_s"]
             out[(round(r["track_offset_s"] * 1000), r["clip_s"])] = (
-                r["score"] >= THRESHOLD and err is not None and err <= OFFSET_TOLERANCE_S)
+                r["score"] >= threshold and err is not None and err <= OFFSET_TOLERANCE_S)
     return out
 
 
