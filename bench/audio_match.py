@@ -8,6 +8,7 @@ under a louder unrelated track, pitch shift with tempo kept, speed and tempo cha
 counts as recalled when the system says "match" and places it within 0.5 s of the true offset.
 False matches: queries against references of other recordings. Peers' thresholds are set on those
 very unrelated pairs (the lowest that gives no false match); ours is the engine's fixed 0.80.
+Chromaprint's ``fpcalc`` comes from Debian's libchromaprint-tools.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -334,6 +336,9 @@ def main() -> None:
     args = parser.parse_args()
     tracks = list_tracks(args.corpus, args.limit)
     systems = tuple(args.systems.split(","))
+    if "chromaprint" in systems and shutil.which("fpcalc") is None:
+        parser.error("Chromaprint's fpcalc is not installed (Debian: apt-get install libchromaprint-tools); "
+                     "or leave it out with --systems medialayer,audfprint-style")
     started = time.time()
     with Pool(args.workers, initializer=_init, initargs=(tracks, None, systems)) as pool:
         refs = {r["i"]: r for r in pool.map(reference_job, range(len(tracks)))}
