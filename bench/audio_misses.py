@@ -33,10 +33,11 @@ from medialayer.media.audio.spectrogram import F_MAX_HZ, F_MIN_HZ
 BASS_SHARE = 0.76
 
 
-def _power(x: np.ndarray, lo: float, hi: float) -> float:
+def _band_powers(x: np.ndarray, *bands: tuple[float, float]) -> list[float]:
+    """Power of ``x`` in each ``(lo, hi)`` Hz band, from one transform."""
     spectrum = np.abs(np.fft.rfft(x.astype(np.float64))) ** 2
     freqs = np.fft.rfftfreq(len(x), 1.0 / RATE)
-    return float(spectrum[(freqs >= lo) & (freqs < hi)].sum())
+    return [float(spectrum[(freqs >= lo) & (freqs < hi)].sum()) for lo, hi in bands]
 
 
 def _recalled(dump: Path, transform: str) -> dict[tuple[int, float], bool]:
@@ -72,11 +73,11 @@ def main() -> None:
         for q in queries(tracks, i, durations):
             if q.transform.name != args.transform:
                 continue
-            added = noise_for(q.pcm, snr_db, colour, q.seed)
-            in_band = 10 * np.log10(_power(q.pcm, F_MIN_HZ, F_MAX_HZ) / _power(added, F_MIN_HZ, F_MAX_HZ))
-            below = _power(q.pcm, 0.0, F_MIN_HZ) / max(_power(q.pcm, 0.0, RATE), 1e-30)
+            music, under, whole = _band_powers(q.pcm, (F_MIN_HZ, F_MAX_HZ), (0.0, F_MIN_HZ), (0.0, RATE))
+            (noise_in_band,) = _band_powers(noise_for(q.pcm, snr_db, colour, q.seed), (F_MIN_HZ, F_MAX_HZ))
             hit = recalled[(round(q.offset_s * 1000), q.clip_s)]
-            rows.append((in_band, below, hit, q.clip_s, tracks[i].name, q.offset_s))
+            rows.append((10 * np.log10(music / noise_in_band), under / max(whole, 1e-30), hit, q.clip_s,
+                         tracks[q.track].name, q.offset_s))
     rows.sort()
     print(f"{args.transform}: {len(rows)} clips, {sum(not r[2] for r in rows)} missed\n")
     band = f"{F_MIN_HZ:.0f}-{F_MAX_HZ:.0f} Hz"

@@ -18,7 +18,7 @@ from functools import partial
 import numpy as np
 
 from medialayer.media.audio.calibration import Z_KNOTS, evidence_z, joint_z
-from medialayer.media.audio.changes import part_z, scan_fingerprints
+from medialayer.media.audio.changes import Transforms, part_z, scan_fingerprints
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import Landmarks, build_index, build_landmarks, hash_landmarks, join
 from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, FRAME_SECONDS, HOP, N_FFT
@@ -417,7 +417,7 @@ def _bridged(runs: list[AlignedRun], source: AudioFingerprint, target: AudioFing
 
 
 def _edges_by_changes(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint,
-                      transforms: dict | None = None) -> AlignedRun:
+                      transforms: Transforms | None = None) -> AlignedRun:
     """``run`` (of an unshifted line of a clip) reaching out to the clip's overlap with the target at
     either end where the changes of the part between confirm its line (EDGE_CHANGE_Z); ``transforms``:
     the target's, kept from the clip's own scan (``changes.scan_changes``)."""
@@ -541,7 +541,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
                           if all(abs(centre - c[4]) > 3 for c in to_verify)]
     changes = None
     # The target's changes transformed for the clip's scan, kept for its parts' scans (edges).
-    transforms: dict = {}
+    transforms: Transforms = {}
     if float(source.frames[-1]) <= SCAN_MAX_FRAMES and candidates[0][0] * stride < CONFIDENT_VOTES:
         # The best offsets of the peaks, of the changes and of both together.
         offsets, peak_z = offset_z(source, target)

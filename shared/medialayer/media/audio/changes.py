@@ -116,6 +116,10 @@ class _Transform:
     energy: np.ndarray  # running sum of the reference's squared changes, from 0
 
 
+# A reference's transforms by the (longest, shortest) query lengths they serve, kept for one compare.
+Transforms = dict[tuple[int, int], _Transform]
+
+
 def _transform(reference: np.ndarray, longest: int, shortest: int) -> _Transform:
     m, bands = reference.shape
     whole = 1 << (longest + m - 1).bit_length()  # one chunk holding every offset
@@ -188,7 +192,7 @@ def _local_z(corr: np.ndarray, step: int) -> np.ndarray:
 
 
 def scan_changes(phases: list[np.ndarray], reference: np.ndarray, weighted: list[np.ndarray] | None = None,
-                 transforms: dict[tuple[int, int], _Transform] | None = None) -> ChangeScan | None:
+                 transforms: Transforms | None = None) -> ChangeScan | None:
     """Correlate a source's changes (``phases[p]``: blocks starting at frame ``p``, one or both
     phases) with a reference's (phase 0) at every offset that keeps the source inside the reference;
     with ``weighted`` (the same phases weighted, NOISE_FLOOR_PERCENTILE), the higher z of both.
@@ -234,7 +238,7 @@ def _scan_z(phases: list[np.ndarray], reference: np.ndarray, transform: _Transfo
 
 
 def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint, frames: tuple[float, float] | None = None,
-                      transforms: dict[tuple[int, int], _Transform] | None = None) -> ChangeScan | None:
+                      transforms: Transforms | None = None) -> ChangeScan | None:
     """``scan_changes`` of two fingerprints: the source's phases as it has them, the target's changes
     as signs (whether stored or fresh: real values on both sides reach chance highs more often).
     With ``frames``, only the source's changes between those source frames count (the rest are
