@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from medialayer.media.audio.fingerprint import AudioFingerprint
-from medialayer.media.audio.verification import offset_z, peak_overlap_z, top_offsets
+from medialayer.media.audio.peaks import FREQ_SUBSTEPS
+from medialayer.media.audio.spectrogram import band_count
+from medialayer.media.audio.verification import (
+    FRAME_TOLERANCE,
+    FREQ_TOLERANCE,
+    offset_z,
+    peak_overlap_z,
+    top_offsets,
+)
 
 
 def _fp(frames: np.ndarray, freqs: np.ndarray) -> AudioFingerprint:
@@ -34,3 +42,31 @@ def test_scan_of_unrelated_peaks_stays_below_the_operating_point() -> None:
     target = _fp(rng.integers(0, 9000, 6000), rng.integers(16, 900, 6000))
     source = _fp(rng.integers(0, 300, 250), rng.integers(16, 900, 250))
     assert top_offsets(*offset_z(source, target), 1)[0][0] < 7.5
+
+
+def _hits_by_definition(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept: float,
+                        band_shift: float) -> int:
+    """Source peaks with a target peak within FRAME_TOLERANCE frames of the rounded predicted frame
+    and FREQ_TOLERANCE bands of the predicted frequency, one peak at a time."""
+    hits = 0
+    for frame, freq in zip(source.frames.astype(float), source.freqs.astype(float), strict=True):
+        t = slope * frame + intercept
+        if not 0 <= t <= float(target.frames[-1]):
+            continue
+        f = freq + band_shift * FREQ_SUBSTEPS
+        near = (np.abs(target.frames.astype(float) - np.rint(t)) <= FRAME_TOLERANCE) & (
+            np.abs(target.freqs.astype(float) - f) <= FREQ_TOLERANCE * FREQ_SUBSTEPS + 1e-6)
+        hits += bool(near.any())
+    return hits
+
+
+def test_line_hits_are_the_peaks_that_land_within_tolerance() -> None:
+    # Peaks up to the top band and down to the first, so windows meet both ends of the bit rows.
+    rng = np.random.default_rng(5)
+    top = band_count() * FREQ_SUBSTEPS - 1
+    target = _fp(rng.integers(0, 400, 3000), rng.integers(0, top + 1, 3000))
+    copy = rng.random(len(target)) < 0.5
+    source = _fp(np.rint((target.frames[copy] - 7.3) / 1.02).astype(np.int64), target.freqs[copy].astype(np.int64))
+    for slope, intercept, band_shift in ((1.02, 7.3, 0.0), (1.0, 3.5, 0.5), (0.97, -2.25, -1.37), (1.0, 0.0, 2.0)):
+        assert peak_overlap_z(source, target, slope, intercept, band_shift)[1] == _hits_by_definition(
+            source, target, slope, intercept, band_shift)

@@ -17,6 +17,7 @@ from medialayer.media.audio.calibration import evidence_z
 from medialayer.media.audio.changes import scan_fingerprints
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import build_landmarks, hash_landmarks
+from medialayer.media.audio.sorting import stable_argsort
 from medialayer.media.audio.verification import offset_z
 from medialayer.media.base import Candidate, CandidateIndex, Tables
 
@@ -93,7 +94,7 @@ class AudioIndex(CandidateIndex[AudioFingerprint]):
         # Sorted hashes and their postings: 10 bytes a posting, no per-key arrays. Rows already in
         # hash order (a large compacted segment) skip the sort and its 8-byte-per-posting index.
         if len(hashes) > 1 and bool((hashes[1:] < hashes[:-1]).any()):
-            order = np.argsort(hashes, kind="stable")
+            order = stable_argsort(hashes)
             hashes, times, assets = hashes[order], times[order], assets[order]
         self.hashes, self.times, self.asset = hashes, times, assets
         top = int(hashes[-1]) if len(hashes) else 0

@@ -13,6 +13,7 @@ import numpy as np
 
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.peaks import FREQ_SUBSTEPS
+from medialayer.media.audio.sorting import stable_argsort
 
 # Each anchor takes its next FAN_OUT peaks inside the target zone and forms a triplet with every
 # two of them: a triplet hash is specific enough that tonal music in one key does not collide by
@@ -111,8 +112,8 @@ def build_index(fp: AudioFingerprint) -> HashIndex:
         return cached
     lm = build_landmarks(fp)
     h = hash_landmarks(lm)
-    order = np.argsort(h, kind="stable")
-    order = order[h[order] >= 0]
+    valid = np.flatnonzero(h >= 0)
+    order = valid[stable_argsort(h[valid])]
     grouped = h[order]
     # Already sorted: each hash starts where it differs from the one before (np.unique sorts again).
     starts = np.flatnonzero(np.diff(grouped, prepend=-1) != 0)
@@ -127,10 +128,11 @@ def join(query_hashes: np.ndarray, index: HashIndex) -> tuple[np.ndarray, np.nda
     if len(index.keys) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     # Sorted needles: one pass of searchsorted over cache-friendly, ascending positions.
-    order = np.argsort(query_hashes, kind="stable")
+    valid = np.flatnonzero(query_hashes >= 0)
+    order = valid[stable_argsort(query_hashes[valid])]
     needles = query_hashes[order]
     pos = np.minimum(np.searchsorted(index.keys, needles), len(index.keys) - 1)
-    hit = (index.keys[pos] == needles) & (needles >= 0)
+    hit = index.keys[pos] == needles
     q, pos = order[hit], pos[hit]
     counts = index.counts[pos]
     total = int(counts.sum())
