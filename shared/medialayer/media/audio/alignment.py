@@ -23,7 +23,7 @@ from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import HashIndex, Landmarks, build_index, build_landmarks, hash_landmarks, join
 from medialayer.media.audio.sorting import stable_argsort, unique_first_inverse
 from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, FRAME_SECONDS, HOP, N_FFT
-from medialayer.media.audio.verification import offset_z, peak_overlap_z, top_offsets
+from medialayer.media.audio.verification import offset_z, peak_overlap_z, peak_overlap_zs, top_offsets
 
 # Pitch shifts tried (bands; 0.5 band = 1.45 %): +-2 bands covers +-5.9 % (docs/benchmarks.md, pitch rows).
 BAND_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0, -1.5, 1.5, -2.0, 2.0)
@@ -419,16 +419,15 @@ def _part_agrees(source: AudioFingerprint, target: AudioFingerprint, line: tuple
     if b - a <= CHECK_GAP_FRAMES:
         return False
     mid = (a + b) / 2
-
-    def peaks(lo: float, hi: float) -> float:
-        return peak_overlap_z(source, target, *line, band_shift, (lo, hi))[0]
+    whole, *halves = (z for z, _, _ in peak_overlap_zs(source, target, *line, band_shift, [(a, b), (a, mid), (mid, b)]))
+    if whole >= BRIDGE_Z and min(halves) >= BRIDGE_HALF_Z:
+        return True
 
     def dense(lo: float, hi: float) -> float:
         # Unit slope within the part: the line's intercept at its middle.
         return part_z(source, target, line[1] + (line[0] - 1.0) * mid, (lo, hi))
 
-    return any(z(a, b) >= BRIDGE_Z and min(z(a, mid), z(mid, b)) >= BRIDGE_HALF_Z
-               for z in ((peaks, dense) if changes else (peaks,)))
+    return changes and dense(a, b) >= BRIDGE_Z and min(dense(a, mid), dense(mid, b)) >= BRIDGE_HALF_Z
 
 
 def _bridged(runs: list[AlignedRun], source: AudioFingerprint, target: AudioFingerprint,

@@ -45,7 +45,7 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _sampled(hashes: np.ndarray) -> np.ndarray:
-    """Which of ``hashes`` (int64, -1 = none) belong to the index's deterministic sample."""
+    """Which of ``hashes`` (-1 = none) belong to the index's deterministic sample."""
     mixed = (hashes.astype(np.uint64) * _MIX) >> np.uint64(58)
     return (hashes >= 0) & (mixed % np.uint64(SAMPLING) == 0)
 

@@ -81,20 +81,20 @@ def _z_scores(centre: np.ndarray, background: np.ndarray) -> np.ndarray:
     return (centre - mean) / std
 
 
-def peak_overlap_z(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept_frames: float,
-                   band_shift: float, frames: tuple[float, float] | None = None) -> tuple[float, int, float]:
-    """(z-score, hits, background mean) of source peaks landing on target peaks along the line
-    ``t_target = slope * t_source + intercept`` with bands shifted by ``band_shift``; with
-    ``frames``, of the source's peaks between those source frames only."""
-    # Frames ascend: the span is a slice (a long source's gaps and edges check ~40 parts per compare).
-    inside_span = slice(None) if frames is None else slice(
-        int(np.searchsorted(source.frames, frames[0], side="left")),
-        int(np.searchsorted(source.frames, frames[1], side="right")))
-    source_frames, source_freqs = source.frames[inside_span], source.freqs[inside_span]
-    if len(source_frames) == 0 or len(target) == 0:
-        return 0.0, 0, 0.0
-    t = slope * source_frames.astype(np.float64)
-    f = source_freqs.astype(np.float64) + band_shift * FREQ_SUBSTEPS
+def _span(source: AudioFingerprint, frames: tuple[float, float] | None) -> slice:
+    """The source's peaks between source ``frames`` (all without): frames ascend, so a slice."""
+    if frames is None:
+        return slice(0, len(source))
+    return slice(int(np.searchsorted(source.frames, frames[0], side="left")),
+                 int(np.searchsorted(source.frames, frames[1], side="right")))
+
+
+def _line_hits(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept_frames: float,
+               band_shift: float, span: slice) -> np.ndarray:
+    """Whether each source peak of ``span`` (a column) lands on a target peak along the line (row 0)
+    and along each background offset of it (the other rows)."""
+    t = slope * source.frames[span].astype(np.float64)
+    f = source.freqs[span].astype(np.float64) + band_shift * FREQ_SUBSTEPS
     f_lo = np.ceil(f - _TOL_STEPS - 1e-6).astype(np.int64)
     f_hi = np.floor(f + _TOL_STEPS + 1e-6).astype(np.int64)
     # The line and its background offsets in one batch: a row per offset, a column per source peak.
@@ -102,10 +102,36 @@ def peak_overlap_z(source: AudioFingerprint, target: AudioFingerprint, slope: fl
     last = int(target.frames[-1])
     inside = (predicted >= 0) & (predicted <= float(last))
     rows = np.clip(np.rint(predicted).astype(np.int64), 0, last)
-    occupied = _occupied(_occupancy(target), rows, f_lo, f_hi)
-    counts = np.count_nonzero(occupied & inside, axis=1)
+    return _occupied(_occupancy(target), rows, f_lo, f_hi) & inside
+
+
+def _line_z(counts: np.ndarray) -> tuple[float, int, float]:
+    """(z-score, hits, background mean) of per-row hit counts (the line's first)."""
     hits, background = int(counts[0]), counts[None, 1:].astype(np.float64)
     return float(_z_scores(np.array([hits]), background)[0]), hits, float(background.mean())
+
+
+def peak_overlap_z(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept_frames: float,
+                   band_shift: float, frames: tuple[float, float] | None = None) -> tuple[float, int, float]:
+    """(z-score, hits, background mean) of source peaks landing on target peaks along the line
+    ``t_target = slope * t_source + intercept`` with bands shifted by ``band_shift``; with
+    ``frames``, of the source's peaks between those source frames only."""
+    return peak_overlap_zs(source, target, slope, intercept_frames, band_shift, [frames])[0]
+
+
+def peak_overlap_zs(source: AudioFingerprint, target: AudioFingerprint, slope: float, intercept_frames: float,
+                    band_shift: float, parts: list[tuple[float, float] | None]) -> list[tuple[float, int, float]]:
+    """``peak_overlap_z`` of each of ``parts`` of the source, from one pass over the peaks they
+    cover: a long source's gaps and edges check ~40 parts per compare, each part and its halves."""
+    spans = [_span(source, frames) for frames in parts]
+    first, stop = min(s.start for s in spans), max(s.stop for s in spans)
+    if stop <= first or len(target) == 0:
+        return [(0.0, 0, 0.0)] * len(spans)
+    hits = _line_hits(source, target, slope, intercept_frames, band_shift, slice(first, stop))
+    running = np.zeros((len(hits), stop - first + 1), dtype=np.int64)
+    np.cumsum(hits, axis=1, out=running[:, 1:])
+    return [_line_z(running[:, s.stop - first] - running[:, s.start - first]) if s.stop > s.start else (0.0, 0, 0.0)
+            for s in spans]
 
 
 def _by_freq(fp: AudioFingerprint) -> tuple[np.ndarray, np.ndarray]:
