@@ -27,8 +27,9 @@ def stable_argsort(values: np.ndarray) -> np.ndarray:
 
 
 def unique_first_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.unique(values, return_index=True, return_inverse=True)`` for non-negative integers:
-    the sorted distinct values, where each first occurs, and each value's place among them."""
+    """``np.unique(values, return_index=True, return_inverse=True)`` for non-negative integers of a
+    signed type: the sorted distinct values, where each first occurs, and each value's place among
+    them."""
     order = stable_argsort(values)
     ordered = values[order]
     starts = np.diff(ordered, prepend=-1) != 0
