@@ -227,6 +227,7 @@ class _ByOffset:
         return idx[self.live[idx]]
 
     def near(self, centre: float, width: float) -> np.ndarray:
+        """Live matches within ``width`` frames of the offset ``centre`` at the scale."""
         idx = self._within(centre - width, centre + width)
         return idx[np.abs(self.off[idx] - centre) <= width]
 
@@ -238,6 +239,7 @@ class _ByOffset:
         return idx[np.abs(self.tt[idx] - slope * self.tq[idx] - intercept) <= width]
 
     def drop(self, idx: np.ndarray) -> None:
+        """Take the matches at indices ``idx`` (peeled) out of every later search."""
         self.live[idx] = False
         self.n_live -= len(idx)
 
