@@ -66,7 +66,7 @@ def test_line_hits_are_the_peaks_that_land_within_tolerance() -> None:
     rng = np.random.default_rng(5)
     top = band_count() * FREQ_SUBSTEPS - 1
     target = _fp(rng.integers(0, 400, 3000), rng.integers(0, top + 1, 3000))
-    copy = rng.random(len(target)) < 0.5
+    copy = (rng.random(len(target)) < 0.5) & (target.frames >= 8)  # source frames from 0 up
     source = _fp(np.rint((target.frames[copy] - 7.3) / 1.02).astype(np.int64), target.freqs[copy].astype(np.int64))
     for slope, intercept, band_shift in ((1.02, 7.3, 0.0), (1.0, 3.5, 0.5), (0.97, -2.25, -1.37), (1.0, 0.0, 2.0)):
         assert peak_overlap_z(source, target, slope, intercept, band_shift)[1] == _hits_by_definition(
@@ -76,14 +76,14 @@ def test_line_hits_are_the_peaks_that_land_within_tolerance() -> None:
 def test_parts_checked_in_one_pass_score_as_each_alone() -> None:
     rng = np.random.default_rng(6)
     target = _fp(rng.integers(0, 600, 4000), rng.integers(16, 900, 4000))
-    source = _fp(target.frames[:1500].astype(np.int64) - 40, target.freqs[:1500].astype(np.int64))
-    parts = [(20.0, 300.0), (20.0, 160.0), (160.0, 300.0), (500.0, 510.0), None]
-    together = peak_overlap_zs(source, target, 1.0, 40.0, 0.0, parts)
-    alone = [peak_overlap_z(source, target, 1.0, 40.0, 0.0, part) for part in parts[:-1]]
-    alone.append(peak_overlap_z(source, target, 1.0, 40.0, 0.0))
+    source = _fp(target.frames[:1500].astype(np.int64) + 40, target.freqs[:1500].astype(np.int64))
+    parts = [(60.0, 300.0), (60.0, 180.0), (180.0, 300.0), (700.0, 710.0), None]
+    together = peak_overlap_zs(source, target, 1.0, -40.0, 0.0, parts)
+    alone = [peak_overlap_z(source, target, 1.0, -40.0, 0.0, part) for part in parts[:-1]]
+    alone.append(peak_overlap_z(source, target, 1.0, -40.0, 0.0))
     assert together == alone
     assert together[3] == (0.0, 0, 0.0)  # no source peak there
     for (a, b), (_, hits, _) in zip(parts[:3], together, strict=False):
         inside = (source.frames >= a) & (source.frames <= b)
         part = _fp(source.frames[inside].astype(np.int64), source.freqs[inside].astype(np.int64))
-        assert hits == _hits_by_definition(part, target, 1.0, 40.0, 0.0) > 0
+        assert hits == _hits_by_definition(part, target, 1.0, -40.0, 0.0) > 0
