@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Presigned uploads.
     upload_url_ttl_s: int = 3600
 
+    # Set by Lambda itself: a function's CPU time comes with its memory (media/base.py, on_both_sides).
+    lambda_memory_mb: int | None = Field(None, alias="AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+
     # Local runtime.
     port: int = Field(8000, alias="MEDIALAYER_PORT")
     dev_credentials_path: str = Field(".medialayer/dev-credentials.json", alias="MEDIALAYER_DEV_CREDENTIALS")

@@ -1,4 +1,5 @@
-"""Both sides of a match: read at once with two CPUs, in turn with one; the source's error first."""
+"""Both sides of a match: read at once with two CPUs, in turn with one (or with the memory that buys
+one on Lambda); the source's error first."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from medialayer.errors import MediaLayerError
 from medialayer.media.base import on_both_sides
+from medialayer.settings import get_settings
 
 
 @contextmanager
@@ -23,6 +25,18 @@ def _cpus(n: int) -> Iterator[None]:
         yield
     finally:
         os.sched_setaffinity(0, allowed)
+
+
+@contextmanager
+def _lambda_memory(mb: int) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(mb))
+        get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            env.undo()
+            get_settings.cache_clear()
 
 
 def _thread_of(data: bytes) -> tuple[bytes, str]:
@@ -41,6 +55,15 @@ def test_two_cpus_read_the_sides_on_worker_threads() -> None:
         source, target = on_both_sides(_thread_of, b"a", b"b")
     assert source[0] == b"a" and target[0] == b"b"
     assert source[1].startswith("match-side") and target[1].startswith("match-side")
+
+
+@pytest.mark.parametrize(("memory_mb", "turns"), [(1769, True), (3538, False)])
+def test_on_lambda_the_memory_decides(memory_mb: int, turns: bool) -> None:
+    # The function's VM reports two CPUs from 128 to 3008 MB; 1,769 MB buys one vCPU's worth of time.
+    with _cpus(2), _lambda_memory(memory_mb):
+        source, target = on_both_sides(_thread_of, b"a", b"b")
+    on_caller = {source[1], target[1]} == {threading.current_thread().name}
+    assert on_caller is turns
 
 
 @pytest.mark.parametrize("cpus", [1, 2])

@@ -21,6 +21,7 @@ import numpy as np
 
 from medialayer.models.common import MediaType
 from medialayer.models.match import Confidence, Segment
+from medialayer.settings import get_settings
 
 DecodedT = TypeVar("DecodedT")
 FingerprintT = TypeVar("FingerprintT")
@@ -29,14 +30,26 @@ SideT = TypeVar("SideT")
 _sides = ThreadPoolExecutor(max_workers=2, thread_name_prefix="match-side")
 
 
+# Lambda gives a function one vCPU's worth of CPU time per this much memory (MB), whatever number
+# of CPUs its VM reports (two from 128 to 3008 MB).
+_LAMBDA_MB_PER_VCPU = 1769
+
+
+def _usable_cpus() -> int:
+    """CPUs this process can keep busy: those it may run on (its affinity: a pinned process sees
+    one), and on Lambda no more than its memory buys."""
+    cpus = len(os.sched_getaffinity(0))
+    memory = get_settings().lambda_memory_mb
+    return cpus if memory is None else max(1, min(cpus, memory // _LAMBDA_MB_PER_VCPU))
+
+
 def on_both_sides(read: Callable[[bytes], SideT], source: bytes, target: bytes) -> tuple[SideT, SideT]:
     """``read`` of both sides of a match at once: FFmpeg (decoding in a filter graph), PIL and numpy
     release the GIL, so with two vCPUs a pair costs far less than the sum of its sides
-    (docs/benchmarks.md, "Pair of 3-minute tracks"). Where the process may run on one CPU only
-    (its affinity: a one-vCPU machine, a pinned process) the sides take turns instead: two threads
-    on one core only trade the GIL and the caches (a 3-minute pair: ~30-60 ms more). The source's
-    error, if any, is raised first."""
-    if len(os.sched_getaffinity(0)) < 2:
+    (docs/benchmarks.md, "Pair of 3-minute tracks"). With one CPU's worth of time the sides take
+    turns instead: two threads on one core only trade the GIL and the caches (a 3-minute pair:
+    ~30-60 ms more). The source's error, if any, is raised first."""
+    if _usable_cpus() < 2:
         return read(source), read(target)
     pending = [_sides.submit(read, data) for data in (source, target)]
     return pending[0].result(), pending[1].result()
