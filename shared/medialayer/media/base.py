@@ -47,8 +47,8 @@ def on_both_sides(read: Callable[[bytes], SideT], source: bytes, target: bytes) 
     """``read`` of both sides of a match at once: FFmpeg (decoding in a filter graph), PIL and numpy
     release the GIL, so with two vCPUs a pair costs far less than the sum of its sides
     (docs/benchmarks.md, "Pair of 3-minute tracks"). With one CPU's worth of time the sides take
-    turns instead: two threads on one core only trade the GIL and the caches (a 3-minute pair:
-    ~30-60 ms more). The source's error, if any, is raised first."""
+    turns instead: two threads on one core only trade the GIL and the caches (same section). The
+    source's error, if any, is raised first."""
     if _usable_cpus() < 2:
         return read(source), read(target)
     pending = [_sides.submit(read, data) for data in (source, target)]

@@ -21,7 +21,7 @@ from medialayer.media.audio.calibration import Z_KNOTS, evidence_z, joint_z
 from medialayer.media.audio.changes import Transforms, part_z, scan_fingerprints
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import HashIndex, Landmarks, build_index, build_landmarks, hash_landmarks, join
-from medialayer.media.audio.sorting import stable_argsort, unique_first_inverse
+from medialayer.media.audio.sorting import stable_argsort, unique_inverse
 from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, FRAME_SECONDS, HOP, N_FFT
 from medialayer.media.audio.verification import offset_z, peak_overlap_z, peak_overlap_zs, top_offsets
 
@@ -179,10 +179,11 @@ class _PeelVotes:
     their pairs' counts, so a peel counts with bincounts instead of sorting the live matches again
     (a 3-minute self-match: ~160 -> ~90 ms of peeling)."""
 
-    def __init__(self, tq: np.ndarray, tt: np.ndarray, scale: float) -> None:
-        off = np.rint(tt - scale * tq).astype(np.int64)
+    def __init__(self, off: np.ndarray, tq: np.ndarray) -> None:
+        """``off``: each match's offset at the peel's slope, ``tt - scale * tq``."""
+        off = np.rint(off).astype(np.int64)
         self.lo = int(off.min()) if len(off) else 0
-        pairs, _, self.pair_of = unique_first_inverse((off - self.lo) * (1 << 24) + tq.astype(np.int64))
+        pairs, self.pair_of = unique_inverse((off - self.lo) * (1 << 24) + tq.astype(np.int64))
         self.pair_off = pairs >> 24  # ascending
         self.live = np.bincount(self.pair_of, minlength=len(pairs))  # live matches per pair
 
@@ -209,8 +210,8 @@ class _ByOffset:
         self.tq, self.tt, self.scale = tq, tt, scale
         self.off = tt - scale * tq
         self.base = float(self.off.min()) if len(tq) else 0.0
-        # Whole frames of offset are order enough (bisection only has to bracket): an integer key
-        # sorts in one radix pass, the float offsets took ~10 ms.
+        # Whole frames of offset are order enough (bisection only has to bracket), and an integer
+        # key sorts in one radix pass where float offsets need a comparison sort.
         key = np.floor(self.off - self.base).astype(np.int64)
         self.order = stable_argsort(key)
         self.sorted_key = key[self.order]
@@ -277,7 +278,7 @@ def _lookup_around(source: AudioFingerprint, target: AudioFingerprint, shift: fl
     """The lookups at ``shift`` and half a band either side, merged: the neighbours catch landmarks
     whose bands rounded the other way. A landmark that hashes as it did in an earlier one of the
     three finds the same pairs again, so it sits that lookup out: each landmark pair comes once,
-    as first found, without sorting every match to drop repeats (~10 ms of a 3-minute pair)."""
+    as first found, without sorting every match to drop repeats."""
     lm, index = build_landmarks(source), build_index(target)
     hashes = [hash_landmarks(lm, shift + d, scale) for d in (-0.5, 0.0, 0.5)]
     parts = []
@@ -350,7 +351,8 @@ def _peel_runs(m: _Matches, scale: float, source: AudioFingerprint, target: Audi
     """Peel offset lines off the matches, strongest first; split each into runs at long gaps."""
     runs: list[tuple[float, float, float, float, int]] = []
     tq, tt, dq = m.tq, m.tt, m.dq
-    votes_of, live = _PeelVotes(tq, tt, scale), _ByOffset(tq, tt, scale)
+    live = _ByOffset(tq, tt, scale)
+    votes_of = _PeelVotes(live.off, tq)
     first_line: tuple[float, float] | None = None
     for _ in range(MAX_LINES):
         if live.n_live < MIN_LINE_VOTES:

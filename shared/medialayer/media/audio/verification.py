@@ -45,8 +45,8 @@ _ONE = np.uint64(1)
 def _occupancy(fp: AudioFingerprint) -> np.ndarray:
     """Bits of ``fp``'s peaks, each set in its own frame and the FRAME_TOLERANCE frames beside it,
     ``_WORDS`` words per frame and one spare word (cached on ``fp``). A peak's tolerance window
-    (8-9 substeps) then reads as at most two words, where a sorted array of keys took a binary
-    search per peak and offset: ~2.5 times as long for a full line of a 3-minute pair."""
+    (8-9 substeps) then reads as at most two words instead of a binary search over sorted keys per
+    peak and offset."""
     cached = fp.cache.get("occupancy")
     if cached is None:
         rows = (int(fp.frames[-1]) if len(fp) else 0) + FRAME_TOLERANCE + 1
