@@ -171,6 +171,11 @@ def test_edges_reach_through_silence_aligned_with_silence_only() -> None:
     best = max(ENGINE.compare(padded, target).segments, key=lambda s: s.score)
     assert abs(best.source_start - 1.5) <= 0.2 and 6.5 <= best.source_end <= 7.7  # not into the padding
     assert abs(best.target_start - 8.0) <= 0.2
+    # Nor is the padding against the track's silent opening when the track's music starts in
+    # between (0.3 s before the clip's cut): the segment starts at the clip's first sound.
+    padded = ENGINE.fingerprint_bytes(encode(np.concatenate([pad, track[int(1.3 * RATE): 7 * RATE]]), "wav"))
+    best = max(ENGINE.compare(padded, target).segments, key=lambda s: s.score)
+    assert abs(best.source_start - 1.5) <= 0.1 and abs(best.target_start - 1.3) <= 0.1
 
 
 def test_a_repeat_of_the_same_audio_does_not_stop_an_edge_but_a_neighbouring_run_does() -> None:

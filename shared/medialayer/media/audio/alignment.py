@@ -71,11 +71,15 @@ WINDOW_FRAMES = N_FFT / HOP
 # this much audio (frames; the ~4 s of MAX_GAP_FRAMES) separates them and no run beside it claims
 # that audio: noise thins matches most near a clip's edges (docs/benchmarks.md: segment edges, 0.94
 # before). Beyond that peak the source is silent: the edge goes on to the source's own start or end
-# only where the target is silent there too, past SILENCE_MARGIN_FRAMES (~0.5 s, where a fading note
-# may leave the target a peak the copy lost): a track's quiet opening or ending is part of the
-# overlap, a clip's padding with silence against music is not.
+# only where the target is silent there too: a track's quiet opening or ending is part of the
+# overlap, a clip's padding with silence against music is not. Past the source's last peak the
+# target may keep a fading note's peaks the copy lost for RELEASE_MARGIN_FRAMES (~0.5 s). Before
+# its first peak a note starts at once, so only a peak whose window already reaches that sound
+# (ONSET_MARGIN_FRAMES) is excused: 0.5 s there let a clip's leading silence align with a track's
+# music just before the clip (docs/benchmarks.md, "Audio match": segment edges).
 EDGE_GAP_FRAMES = MAX_GAP_FRAMES
-SILENCE_MARGIN_FRAMES = 16.0
+RELEASE_MARGIN_FRAMES = 16.0
+ONSET_MARGIN_FRAMES = WINDOW_FRAMES
 # Only runs with at least this fraction of a run's votes keep its edge from reaching out: a chance
 # line of 6-8 votes (MIN_LINE_VOTES) otherwise blocked the edges of true runs of 24-83 votes. And
 # only runs beside it: another occurrence of the same source time (a loop, a repeated chorus), one
@@ -335,9 +339,9 @@ def _extend_edges(runs: list[tuple[float, float, float, float, int]], source: Au
         # either, the edge goes on to the source's own start or end (a clip cut where a track opens or
         # closes quietly). Silence against music (a clip padded with silence) stops at the peak.
         start, end = max(0.0, -intercept / slope), min(source_end, (t_end - intercept) / slope)
-        if start < s0 <= s_first and _silent(target, mapped(start), mapped(s0) - SILENCE_MARGIN_FRAMES):
+        if start < s0 <= s_first and _silent(target, mapped(start), mapped(s0) - ONSET_MARGIN_FRAMES):
             s0 = start
-        if end > s1 >= s_last and _silent(target, mapped(s1 - WINDOW_FRAMES) + SILENCE_MARGIN_FRAMES, mapped(end)):
+        if end > s1 >= s_last and _silent(target, mapped(s1 - WINDOW_FRAMES) + RELEASE_MARGIN_FRAMES, mapped(end)):
             s1 = end
         out.append(AlignedRun(
             source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
