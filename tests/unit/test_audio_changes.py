@@ -9,10 +9,10 @@ import zlib
 import numpy as np
 import pytest
 
-from medialayer.media.audio.alignment import AlignedRun, _edges_by_changes
 from medialayer.media.audio.calibration import CHANGE_Z_AT_OPERATING_POINT
 from medialayer.media.audio.changes import _correlations, _transform, part_z, scan_changes
 from medialayer.media.audio.fingerprint import AudioFingerprint
+from medialayer.media.audio.runs import AlignedRun, edges_by_changes
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from tests.unit._audio_fixtures import RATE, encode, synth_music
 from tests.unit.test_audio_match import ENGINE, clip_fp, track_fp, track_pcm
@@ -123,8 +123,8 @@ def test_a_partly_traced_run_reaches_where_the_changes_confirm_its_line_and_no_f
     # The same clip with all but its traced part replaced by other music: the line ends there.
     spliced = whole.copy()
     spliced[int(traced_s * RATE) :] = synth_music(seconds - traced_s, seed=5, tempo_bpm=113)
-    reached = _edges_by_changes(run, ENGINE.fingerprint_bytes(encode(whole, "mp3")), track_fp())
-    kept = _edges_by_changes(run, ENGINE.fingerprint_bytes(encode(spliced, "mp3")), track_fp())
+    reached = edges_by_changes(run, ENGINE.fingerprint_bytes(encode(whole, "mp3")), track_fp())
+    kept = edges_by_changes(run, ENGINE.fingerprint_bytes(encode(spliced, "mp3")), track_fp())
     assert reached.source_start == 0.0 and reached.source_end >= seconds - 0.5
     assert reached.target_end - reached.source_end == pytest.approx(start)
     assert kept == run

@@ -8,17 +8,11 @@ import numpy as np
 import pytest
 
 from medialayer.media.audio import alignment
-from medialayer.media.audio.alignment import (
-    CONFIDENT_VOTES,
-    VOTE_SUBSCALES,
-    AlignedRun,
-    _bridged,
-    _same_line,
-    _settled,
-)
+from medialayer.media.audio.alignment import CONFIDENT_VOTES, VOTE_SUBSCALES, _settled
 from medialayer.media.audio.decode import SAMPLE_RATE, AudioSignal
 from medialayer.media.audio.engine import AudioEngine
 from medialayer.media.audio.fingerprint import AudioFingerprint
+from medialayer.media.audio.runs import AlignedRun, bridged, extend_edges, same_line
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from tests.unit._audio_fixtures import RATE, encode, resample_linear, synth_music
 
@@ -179,7 +173,6 @@ def test_edges_reach_through_silence_aligned_with_silence_only() -> None:
 
 
 def test_a_repeat_of_the_same_audio_does_not_stop_an_edge_but_a_neighbouring_run_does() -> None:
-    from medialayer.media.audio.alignment import FRAME_SECONDS, _extend_edges
 
     frames = np.arange(0, 310, 2, dtype=np.uint32)
     source = AudioFingerprint(frames=frames, freqs=np.full(len(frames), 400, np.uint16), duration_s=10.0)
@@ -188,11 +181,11 @@ def test_a_repeat_of_the_same_audio_does_not_stop_an_edge_but_a_neighbouring_run
     # (source start, source end, slope, intercept, votes) in frames: the true line, whose matches
     # start 40 frames in, and a loop's repeat of most of the same source time elsewhere in the target.
     true_run, repeat = (40.0, 300.0, 1.0, 1000.0, 30), (5.0, 250.0, 1.0, 2000.0, 20)
-    extended = _extend_edges([true_run, repeat], source, target, 10.0 / FRAME_SECONDS)
+    extended = extend_edges([true_run, repeat], source, target, 10.0 / FRAME_SECONDS)
     assert extended[0].source_start == 0.0 and abs(extended[0].source_end - 10.0) < 1e-6
     # Two halves of the source matched in two places: neither edge reaches into the other half.
     first, second = (0.0, 150.0, 1.0, 1000.0, 30), (160.0, 300.0, 1.0, 5000.0, 30)
-    a, b = _extend_edges([first, second], source, target, 10.0 / FRAME_SECONDS)
+    a, b = extend_edges([first, second], source, target, 10.0 / FRAME_SECONDS)
     assert abs(a.source_end - 150.0 * FRAME_SECONDS) < 1e-6 and abs(b.source_start - 160.0 * FRAME_SECONDS) < 1e-6
 
 
@@ -245,10 +238,10 @@ def test_a_verified_line_is_new_only_beside_the_traced_lines_not_across_them() -
                           votes=7, line=(slope, start_s / FRAME_SECONDS))
 
     traced = run(1.05, 20.0)
-    assert _same_line(run(1.0, 20.25), traced)  # the same occurrence at the wrong slope crosses it
-    assert _same_line(run(1.0, 19.95), traced)  # within 3 frames at the clip's start
-    assert not _same_line(run(1.0, 24.6), traced)  # a loop's next occurrence runs beside it
-    assert not _same_line(run(1.0, 19.8), traced)  # 6 frames before it and drifting away
+    assert same_line(run(1.0, 20.25), traced)  # the same occurrence at the wrong slope crosses it
+    assert same_line(run(1.0, 19.95), traced)  # within 3 frames at the clip's start
+    assert not same_line(run(1.0, 24.6), traced)  # a loop's next occurrence runs beside it
+    assert not same_line(run(1.0, 19.8), traced)  # 6 frames before it and drifting away
 
 
 def test_a_long_sources_runs_join_across_a_gap_and_reach_the_edges_only_where_the_peaks_agree() -> None:
@@ -269,8 +262,8 @@ def test_a_long_sources_runs_join_across_a_gap_and_reach_the_edges_only_where_th
 
     pieces = [piece(5.5, 15.0), piece(25.0, 40.0)]
     target = track_fp()
-    (whole,) = _bridged(pieces, ENGINE.fingerprint_bytes(encode(copy, "mp3")), target, 0.0)
+    (whole,) = bridged(pieces, ENGINE.fingerprint_bytes(encode(copy, "mp3")), target, 0.0)
     assert whole.source_start <= 0.1 and whole.source_end >= 39.5 and whole.votes == 80
     assert abs(whole.target_start - whole.source_start - start) <= 0.05
-    kept = _bridged(pieces, ENGINE.fingerprint_bytes(encode(replaced, "mp3")), target, 0.0)
+    kept = bridged(pieces, ENGINE.fingerprint_bytes(encode(replaced, "mp3")), target, 0.0)
     assert [(r.source_start, r.source_end) for r in kept] == [(5.5, 15.0), (25.0, 40.0)]
