@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from medialayer.media.audio.calibration import Z_KNOTS, evidence_z, joint_z
-from medialayer.media.audio.changes import Transforms, scan_fingerprints
+from medialayer.media.audio.changes import ChangeScan, Transforms, scan_fingerprints
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import HashIndex, Landmarks, build_index, build_landmarks, hash_landmarks, join
 from medialayer.media.audio.runs import (
@@ -154,12 +154,20 @@ def _without_traced_runs(result: Alignment, votes: int, z: float, line: Candidat
     return result
 
 
-def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
-    """Find how ``source`` sits inside ``target``: best pitch shift, time scale, offsets and runs."""
-    result = Alignment()
-    index = build_index(target)
-    if len(index.keys) == 0 or len(build_landmarks(source).t1) == 0:
-        return result
+@dataclass
+class _Search:
+    """The grid search's outcome."""
+
+    candidates: list[Candidate]  # per lookup, its best line; sorted best first
+    found: dict[tuple[float, float], Matches]  # each lookup's matches by (shift, scale)
+    total_matches: int
+    stride: int  # every stride-th source landmark was looked up
+    settled: bool  # a confident line ended the search (_settled)
+
+
+def _search_grid(source: AudioFingerprint, target: AudioFingerprint, result: Alignment) -> _Search:
+    """Look the source up under the grid of pitch shifts and time scales until a line settles;
+    counts the lookups in ``result``."""
     # Per lookup, its best (votes, shift, lookup scale, vote scale, offset centre).
     candidates: list[Candidate] = []
     total_matches = 0
@@ -186,40 +194,98 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
             settled = _settled(candidates[-1])
             if settled:
                 break
-    if not candidates:
-        return result
     candidates.sort(key=lambda c: (-c[0], abs(c[1]), abs(c[2] - 1.0)))
-    best = candidates[0][:4]
-    votes, shift, lookup_scale, vote_scale = best
-    # Chance: the matches of a lookup that lie on no aligned run, spread over every offset the two
-    # signals allow, in 3-frame windows.
-    span = (len(source.frames) and float(source.frames[-1])) + (len(target.frames) and float(target.frames[-1])) + 1
-    result.chance_votes = 3.0 * total_matches * stride / max(result.lookups, 1) / span
+    return _Search(candidates, found, total_matches, stride, settled)
+
+
+def _lines_to_verify(search: _Search) -> list[Candidate]:
+    """The lines worth a peak-by-peak check: the best lookups' lines, and a clip's runners-up."""
     # A search that settled has its line: on 192 clip compares and 12 long pairs the other lines'
     # checks never changed a result, and on a 3-minute pair they cost ~30 of ~200 ms of the compare.
-    to_verify = [c for c in candidates[: 1 if settled else VERIFY_CANDIDATES] if c[0] >= MIN_Z_VOTES]
+    settled = search.settled
+    to_verify = [c for c in search.candidates[: 1 if settled else VERIFY_CANDIDATES] if c[0] >= MIN_Z_VOTES]
     # Runner-ups are a clip's: a sampled long source's lines hold few votes each, and checking 9
     # more of them cost ~50-100 ms of a 3-minute compare.
-    for (sh, sc), m in list(found.items())[: 0 if settled or stride > 1 else RUNNER_UP_LOOKUPS]:
+    for (sh, sc), m in list(search.found.items())[: 0 if settled or search.stride > 1 else RUNNER_UP_LOOKUPS]:
         if len(m.tq):
             # Only offsets no verified line already passes near: a line re-verified at a slightly
             # different slope is the same evidence counted twice.
             runners = runner_up_offsets(m.tq, m.tt, sc, RUNNER_UPS, MIN_Z_VOTES)
             to_verify += [(v, sh, sc, sc, centre) for v, centre in runners
                           if all(abs(centre - c[4]) > 3 for c in to_verify)]
-    changes = None
+    return to_verify
+
+
+def _scan_clip(source: AudioFingerprint, target: AudioFingerprint, search: _Search, to_verify: list[Candidate],
+               transforms: Transforms) -> ChangeScan | None:
+    """For a clip no lookup voted for confidently: add to ``to_verify`` the best offsets of the
+    peaks, of the changes and of both together, each scanned over every offset. Returns the
+    changes' scan; ``transforms`` keeps the target's, for the scans of the clip's parts (edges)."""
+    if float(source.frames[-1]) > SCAN_MAX_FRAMES or search.candidates[0][0] * search.stride >= CONFIDENT_VOTES:
+        return None
+    offsets, peak_z = offset_z(source, target)
+    scans = [top_offsets(offsets, peak_z, SCAN_CANDIDATES)]
+    changes = scan_fingerprints(source, target, transforms=transforms)
+    if changes is not None:
+        scans += [changes.best(SCAN_CANDIDATES),
+                  top_offsets(offsets, joint_z(peak_z, changes.z_near(offsets)), SCAN_CANDIDATES)]
+    for scanned in scans:
+        to_verify += _scan_candidates(search.found[(0.0, 1.0)], to_verify, scanned)
+    return changes
+
+
+def _clip_runs(result: Alignment, z: float, shift: float, line: tuple[float, float], source: AudioFingerprint,
+               target: AudioFingerprint, changes: ChangeScan, transforms: Transforms,
+               verified: list[tuple[float, float, float, Candidate]]) -> list[AlignedRun]:
+    """A clip's traced runs, each with its own line's evidence (a clip's peaks cost little to check)
+    and edges the changes confirm, plus the verified lines that match on their own but kept too few
+    triplets to trace (under noise, beside a traced chance line or another occurrence of a loop).
+    So another occurrence of a loop under a louder mix keeps its segment, and a chance line beside a
+    strong one does not borrow from it."""
+    own: dict[tuple[float, float], float] = {}
+    for run in result.runs:
+        if run.line not in own:
+            change_z = changes.z_at(run.line[1]) if _unshifted(shift, run.line[0]) else 0.0
+            own[run.line] = evidence_z(peak_overlap_z(source, target, *run.line, result.band_shift)[0],
+                                       max(0.0, change_z))
+    runs = [replace(run, z=max(own[run.line], z) if run.line == line else own[run.line]) for run in result.runs]
+    runs = [edges_by_changes(run, source, target, transforms) if _unshifted(shift, run.line[0]) else run
+            for run in runs]
+    return runs + [v for v in verified_runs(source, target, verified)
+                   if v.z >= Z_KNOTS[2] and not any(same_line(v, run) for run in runs)]
+
+
+def _long_runs(result: Alignment, peak_z: float, shift: float, line: tuple[float, float],
+               source: AudioFingerprint, target: AudioFingerprint) -> list[AlignedRun]:
+    """A long source's traced runs bridged across the gaps their line's evidence confirms. The
+    evidence is shared in proportion to votes: all of it on the best line, the peaks' alone on
+    other lines (the changes are weighed on the best line only)."""
+    # The changes check the best line of a long source only, when it keeps pitch and tempo.
+    long_source = float(source.frames[-1]) > SCAN_MAX_FRAMES
+    checked = line if long_source and _unshifted(shift, line[0]) else None
+    return [replace(run, z=(result.overlap_z if run.line == line else peak_z) * min(1.0, run.votes / result.votes))
+            for run in bridged(result.runs, source, target, result.band_shift, checked)]
+
+
+def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
+    """Find how ``source`` sits inside ``target``: best pitch shift, time scale, offsets and runs."""
+    result = Alignment()
+    index = build_index(target)
+    if len(index.keys) == 0 or len(build_landmarks(source).t1) == 0:
+        return result
+    search = _search_grid(source, target, result)
+    if not search.candidates:
+        return result
+    candidates, stride = search.candidates, search.stride
+    votes, shift, lookup_scale, vote_scale = candidates[0][:4]
+    # Chance: the matches of a lookup that lie on no aligned run, spread over every offset the two
+    # signals allow, in 3-frame windows.
+    span = (len(source.frames) and float(source.frames[-1])) + (len(target.frames) and float(target.frames[-1])) + 1
+    result.chance_votes = 3.0 * search.total_matches * stride / max(result.lookups, 1) / span
+    to_verify = _lines_to_verify(search)
     # The target's changes transformed for the clip's scan, kept for its parts' scans (edges).
     transforms: Transforms = {}
-    if float(source.frames[-1]) <= SCAN_MAX_FRAMES and candidates[0][0] * stride < CONFIDENT_VOTES:
-        # The best offsets of the peaks, of the changes and of both together.
-        offsets, peak_z = offset_z(source, target)
-        scans = [top_offsets(offsets, peak_z, SCAN_CANDIDATES)]
-        changes = scan_fingerprints(source, target, transforms=transforms)
-        if changes is not None:
-            scans += [changes.best(SCAN_CANDIDATES),
-                      top_offsets(offsets, joint_z(peak_z, changes.z_near(offsets)), SCAN_CANDIDATES)]
-        for scanned in scans:
-            to_verify += _scan_candidates(found[(0.0, 1.0)], to_verify, scanned)
+    changes = _scan_clip(source, target, search, to_verify, transforms)
 
     def evidence(c: Candidate) -> tuple[float, float, float]:
         """(evidence on the peak z's scale, the changes' own z, the peaks' own z) of a line."""
@@ -239,7 +305,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     # A sampled search whose lines all fail verification has nothing to trace: looking its best line
     # up in full (every landmark, three shifts) took ~80 ms of an unrelated 3-minute compare. Its
     # votes stay the sample's: scaled up by the stride, a chance line's would read as a match.
-    untraced = stride > 1 and not settled and z < MIN_RUN_Z
+    untraced = stride > 1 and not search.settled and z < MIN_RUN_Z
     if votes * stride < MIN_LINE_VOTES or switched or untraced:
         return _without_traced_runs(result, votes, z, zc, verified_runs(source, target, verified))
     matches = _lookup_around(source, target, shift, lookup_scale)
@@ -257,30 +323,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     line_z = peak_overlap_z(source, target, slope, intercept, result.band_shift)[0]
     result.overlap_z, peak_z = max(z, line_z), max(peak_z, line_z)
     if changes is not None:
-        # A clip: each traced line gets its own evidence (a clip's peaks cost little to check), so
-        # another occurrence of a loop under a louder mix keeps its segment and a chance line
-        # beside a strong one does not borrow from it.
-        own: dict[tuple[float, float], float] = {}
-        for run in runs:
-            if run.line not in own:
-                change_z = changes.z_at(run.line[1]) if _unshifted(shift, run.line[0]) else 0.0
-                own[run.line] = evidence_z(peak_overlap_z(source, target, *run.line, result.band_shift)[0],
-                                           max(0.0, change_z))
-        result.runs = [replace(run, z=max(own[run.line], z) if run.line == (slope, intercept) else own[run.line])
-                       for run in runs]
-        result.runs = [edges_by_changes(run, source, target, transforms) if _unshifted(shift, run.line[0]) else run
-                       for run in result.runs]
-        # A verified line that matches on its own but kept too few triplets to trace (under noise,
-        # beside a traced chance line or another occurrence of a loop) still gets its segment.
-        result.runs += [v for v in verified_runs(source, target, verified)
-                        if v.z >= Z_KNOTS[2] and not any(same_line(v, run) for run in result.runs)]
+        result.runs = _clip_runs(result, z, shift, (slope, intercept), source, target, changes, transforms, verified)
     else:
-        # Long sources: the evidence is shared in proportion to votes, all of it on the best line,
-        # the peaks' alone on other lines (the changes were weighed on the best line only).
-        # The changes check the best line of a long source only (a clip's were checked above).
-        long_source = float(source.frames[-1]) > SCAN_MAX_FRAMES
-        long_best = (slope, intercept) if long_source and _unshifted(shift, slope) else None
-        result.runs = [replace(run, z=(result.overlap_z if run.line == (slope, intercept) else peak_z)
-                               * min(1.0, run.votes / result.votes))
-                       for run in bridged(runs, source, target, result.band_shift, long_best)]
+        result.runs = _long_runs(result, peak_z, shift, (slope, intercept), source, target)
     return result
