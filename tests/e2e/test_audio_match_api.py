@@ -1,10 +1,11 @@
-"""POST /audio/match through HTTP: a clip cut from a longer track is found with aligned segments."""
+"""POST /audio/match through HTTP: a clip cut from a longer track is found with aligned segments, and
+a copy played faster or pitched with the factor."""
 
 from __future__ import annotations
 
 import httpx
 
-from tests.unit._audio_fixtures import RATE, encode, synth_music
+from tests.unit._audio_fixtures import RATE, encode, resample_linear, synth_music
 
 
 def test_clip_from_the_middle_matches_with_segments(api: httpx.Client, media_server) -> None:
@@ -21,6 +22,17 @@ def test_clip_from_the_middle_matches_with_segments(api: httpx.Client, media_ser
     segment = max(body["matched_segments"], key=lambda s: s["source_end"] - s["source_start"])
     assert abs(segment["target_start"] - segment["source_start"] - start) <= 0.1
     assert segment["source_end"] - segment["source_start"] >= seconds - 1.0
+    assert abs(body["pitch_ratio"] - 1.0) <= 0.005 and abs(body["tempo_ratio"] - 1.0) <= 0.005
+
+
+def test_a_copy_played_faster_reports_its_pitch_and_tempo_factor(api: httpx.Client) -> None:
+    track = synth_music(30.0, seed=6)
+    clip = track[10 * RATE: 20 * RATE]
+    files = {"source": ("faster.mp3", encode(resample_linear(clip, RATE * 1.05, RATE), "mp3"), "audio/mpeg"),
+             "target": ("track.flac", encode(track, "flac"), "audio/flac")}
+    body = api.post("/audio/match", files=files).json()
+    assert body["match"] is True
+    assert abs(body["pitch_ratio"] - 1.05) <= 0.01 and abs(body["tempo_ratio"] - 1.05) <= 0.01
 
 
 def test_unrelated_audio_does_not_match(api: httpx.Client) -> None:
@@ -29,6 +41,9 @@ def test_unrelated_audio_does_not_match(api: httpx.Client) -> None:
     body = api.post("/audio/match", files=files).json()
     assert body["match"] is False
     assert body["matched_segments"] == [] or body["similarity_score"] < 0.8
+    if not body["matched_segments"]:  # no alignment: no factor to report, the seeds' envelope only
+        assert set(body) == {"match", "confidence", "similarity_score", "processing_time_ms", "media_type",
+                             "matched_segments"}
 
 
 def test_an_image_is_not_audio(api: httpx.Client, media_server) -> None:

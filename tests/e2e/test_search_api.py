@@ -15,7 +15,7 @@ from medialayer.logic import library_index
 from medialayer.models.tenancy import ALL_SCOPES
 from tests.conftest import encode, synthetic_photo
 from tests.e2e._tenancy import Org, new_org
-from tests.unit._audio_fixtures import RATE, synth_music
+from tests.unit._audio_fixtures import RATE, resample_linear, synth_music
 from tests.unit._audio_fixtures import encode as encode_audio
 
 PHOTO_SEEDS = (201, 202, 203, 204, 205)
@@ -175,6 +175,12 @@ def test_an_audio_clip_finds_its_track_with_segments_and_coverage(client: httpx.
     segment = best["matched_segments"][0]
     assert abs(segment["target_start"] - segment["source_start"] - start) <= 0.1
     assert abs(body["query"]["duration_s"] - seconds) < 0.2
+    assert abs(best["pitch_ratio"] - 1.0) <= 0.005 and abs(best["tempo_ratio"] - 1.0) <= 0.005
+    # Played 4 % faster (pitch and tempo): still found, with the factor.
+    faster = resample_linear(clip, RATE * 1.04, RATE)
+    (best,) = _search_file(client, "audio", encode_audio(faster, "mp3"))["matches"]
+    assert best["asset_id"] == ids[32] and best["similarity"] >= 0.8
+    assert abs(best["pitch_ratio"] - 1.04) <= 0.01 and abs(best["tempo_ratio"] - 1.04) <= 0.01
 
 
 def test_cross_type_search_is_refused_clearly(client: httpx.Client) -> None:

@@ -38,7 +38,5 @@ def match_pair(media_type: MediaType, source: MediaInput, target: MediaInput, pr
         processing_time_ms=round((perf_counter() - started) * 1000),
         media_type=media_type,
         matched_segments=comparison.segments,
-        # Video only; None leaves them out of the body.
-        evidence=comparison.details.get("evidence") if media_type is MediaType.video else None,
-        coverage=comparison.details.get("coverage") if media_type is MediaType.video else None,
+        **engine.reported(comparison),
     )

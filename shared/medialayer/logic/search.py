@@ -124,7 +124,7 @@ def _search_index(project_id: str, engine: MediaEngine, query_type: MediaType, q
     chosen, weak = shortlist(evidence, index_type, options.top_k)
     store = MediaStore()
 
-    def verify(asset_id: str, screened: bool = False) -> tuple[str, float, list[Segment]] | None:
+    def verify(asset_id: str, screened: bool = False) -> tuple[str, float, list[Segment], dict[str, Any]] | None:
         key = (project_id, media_type, asset_id)
         stored = fingerprints.get(key, lambda: _load(store, engine, project_id, asset_id))
         if stored is None:
@@ -132,20 +132,23 @@ def _search_index(project_id: str, engine: MediaEngine, query_type: MediaType, q
         if screened and not index_type.plausible(query, stored):
             return None
         comparison = compare(query, stored)
-        return asset_id, round(min(1.0, max(0.0, comparison.similarity)), 4), comparison.segments
+        # What the medium reports beside the envelope, where a result has a field for it (its
+        # coverage is the search's own: the share of the query).
+        reported = {k: v for k, v in engine.reported(comparison).items() if k in SearchMatch.REPORTED}
+        return asset_id, round(min(1.0, max(0.0, comparison.similarity)), 4), comparison.segments, reported
 
     tasks = [(a, False) for a in chosen] + [(a, True) for a in weak]
     verified = [v for v in _io.map(lambda task: verify(*task), tasks) if v is not None and v[1] >= threshold]
     duration = getattr(query, "duration_s", None)
     found = []
-    for asset_id, similarity, matched in verified:
+    for asset_id, similarity, matched, reported in verified:
         coverage = None if duration is None else _coverage(matched, duration)
         if coverage is None or coverage >= options.min_coverage:
-            found.append((asset_id, similarity, coverage, matched))
+            found.append((asset_id, similarity, coverage, matched, reported))
     records = {a.asset_id: a for a in AssetRepository().get_many(project_id, [f[0] for f in found])}
     return [SearchMatch(asset_id=asset_id, name=records[asset_id].name, media_type=engine.media_type,
-                        similarity=similarity, coverage=coverage, matched_segments=matched)
-            for asset_id, similarity, coverage, matched in found
+                        similarity=similarity, coverage=coverage, matched_segments=matched, **reported)
+            for asset_id, similarity, coverage, matched, reported in found
             if asset_id in records and records[asset_id].status == "ready"]
 
 

@@ -153,6 +153,11 @@ class MediaEngine(ABC, Generic[DecodedT, FingerprintT]):
         fingerprint, on this medium's similarity scale; this medium's index takes such queries too."""
         raise NotImplementedError(f"{self.media_type.value} takes no cross-modal queries")
 
+    def reported(self, comparison: Comparison) -> dict[str, Any]:
+        """What a match or search result says beyond the seeds' envelope, from ``comparison``'s
+        details (docs/api.md, "Match"): nothing unless the medium adds fields."""
+        return {}
+
     def fingerprint_bytes(self, data: bytes) -> FingerprintT:
         return self.fingerprint(self.decode(data))
 

@@ -26,7 +26,9 @@ class Segment(BaseModel):
 
 
 class MatchResponse(BaseModel):
-    """Exactly the envelope of seed 001 / API.md."""
+    """The envelope of seed 001 / API.md, then what the medium reports beside it
+    (``MediaEngine.reported``): each of those is left out of the body when None, so a medium that
+    reports nothing (image) keeps the exact envelope."""
 
     match: bool
     confidence: Confidence
@@ -34,15 +36,21 @@ class MatchResponse(BaseModel):
     processing_time_ms: int
     media_type: MediaType
     matched_segments: list[Segment] = Field(default_factory=list)
-    # Video only (left out of the body when None, so image and audio responses keep the seeds'
-    # exact envelope): which evidence matched, and the share of the source that matched (seed 000).
+    # Video: which evidence matched, and the share of the source that matched (seed 000).
     evidence: list[Evidence] | None = None
     coverage: float | None = Field(default=None, ge=0.0, le=1.0)
+    # Audio, when aligned: the source's pitch and tempo over the target's (1.05: 5 % higher or faster).
+    pitch_ratio: float | None = Field(default=None, gt=0.0)
+    tempo_ratio: float | None = Field(default=None, gt=0.0)
 
     @model_serializer(mode="wrap")
     def _drop_absent_extras(self, handler: SerializerFunctionWrapHandler) -> dict:
-        data = handler(self)
-        for key in ("evidence", "coverage"):
-            if data.get(key, 0) is None:
-                del data[key]
-        return data
+        return without_none(handler(self), ("evidence", "coverage", "pitch_ratio", "tempo_ratio"))
+
+
+def without_none(data: dict, keys: tuple[str, ...]) -> dict:
+    """``data`` without those of ``keys`` whose value is None."""
+    for key in keys:
+        if key in data and data[key] is None:
+            del data[key]
+    return data

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import ClassVar
+
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from medialayer.models.common import MediaType
-from medialayer.models.match import Segment
+from medialayer.models.match import Segment, without_none
 
 
 class SearchOptions(BaseModel):
@@ -35,6 +37,17 @@ class SearchMatch(BaseModel):
     # Share of the query inside matched segments; null for images.
     coverage: float | None = None
     matched_segments: list[Segment] = Field(default_factory=list)
+    # Audio: the query's pitch and tempo over the asset's (1.05: 5 % higher or faster); left out
+    # for other media.
+    pitch_ratio: float | None = Field(default=None, gt=0.0)
+    tempo_ratio: float | None = Field(default=None, gt=0.0)
+
+    # The fields a result takes from ``MediaEngine.reported``.
+    REPORTED: ClassVar[tuple[str, ...]] = ("pitch_ratio", "tempo_ratio")
+
+    @model_serializer(mode="wrap")
+    def _drop_absent_extras(self, handler: SerializerFunctionWrapHandler) -> dict:
+        return without_none(handler(self), self.REPORTED)
 
 
 class SearchResponse(BaseModel):

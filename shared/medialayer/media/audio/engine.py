@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from medialayer.media.audio.alignment import align
 from medialayer.media.audio.calibration import similarity_from_evidence
@@ -45,6 +45,13 @@ class AudioEngine(MediaEngine[AudioSignal, AudioFingerprint]):
 
     def index_type(self) -> type[AudioIndex]:
         return AudioIndex
+
+    def reported(self, comparison: Comparison) -> dict[str, Any]:
+        """The pitch and tempo factors of an alignment (source over target: 1.05 sounds 5 % higher, or
+        plays 5 % faster; a speed change moves both), when there is one."""
+        if not comparison.segments:
+            return {}
+        return {"pitch_ratio": comparison.details["pitch_ratio"], "tempo_ratio": comparison.details["tempo_ratio"]}
 
     def to_bytes(self, fingerprint: AudioFingerprint) -> bytes:
         return fingerprint_to_bytes(fingerprint)

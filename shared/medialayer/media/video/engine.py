@@ -53,6 +53,10 @@ class VideoEngine(MediaEngine[DecodedVideo, fp.VideoFingerprint]):
     def index_type(self) -> type[VideoIndex]:
         return VideoIndex
 
+    def reported(self, comparison: Comparison) -> dict[str, Any]:
+        """Which evidence matched (visual, audio) and the share of the source that matched (seed 000)."""
+        return {"evidence": comparison.details.get("evidence"), "coverage": comparison.details.get("coverage")}
+
     def compare_bytes(self, source: bytes, target: bytes) -> Comparison:
         """Two videos, or a video and a still or an audio clip (told apart by their bytes)."""
         from medialayer.media.video.pair import compare_media  # pair imports this module
