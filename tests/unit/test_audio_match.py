@@ -172,6 +172,18 @@ def test_edges_reach_through_silence_aligned_with_silence_only() -> None:
     assert abs(best.source_start - 1.5) <= 0.1 and abs(best.target_start - 1.3) <= 0.1
 
 
+def test_a_first_or_last_peak_within_the_margin_lets_the_edge_reach_the_clips_cut() -> None:
+    # A clip cut from music: its first peak 2 frames after its start, its last one 12 frames
+    # before its end; the target has music on both sides. The margins excuse the target's peaks
+    # there, so the run spans the whole clip (the windows they leave are empty).
+    frames = np.arange(2, 301, 2, dtype=np.uint32)
+    source = AudioFingerprint(frames=frames, freqs=np.full(len(frames), 400, np.uint16), duration_s=10.0)
+    every = np.arange(0, 10000, dtype=np.uint32)
+    target = AudioFingerprint(frames=every, freqs=np.full(len(every), 400, np.uint16), duration_s=400.0)
+    (run,) = extend_edges([(40.0, 280.0, 1.0, 1000.0, 30)], source, target, 10.0 / FRAME_SECONDS)
+    assert run.source_start == 0.0 and abs(run.source_end - 10.0) < 1e-6
+
+
 def test_a_repeat_of_the_same_audio_does_not_stop_an_edge_but_a_neighbouring_run_does() -> None:
 
     frames = np.arange(0, 310, 2, dtype=np.uint32)

@@ -100,8 +100,9 @@ def _beside(other: tuple[float, float, float, float, int], s0: float, s1: float)
 
 
 def _silent(fp: AudioFingerprint, lo: float, hi: float) -> bool:
-    """No peak of ``fp`` in frames ``[lo, hi]``."""
-    return int(np.searchsorted(fp.frames, hi, side="right")) == int(np.searchsorted(fp.frames, lo, side="left"))
+    """No peak of ``fp`` in frames ``[lo, hi]``; an empty range (``hi < lo``: the source's first or
+    last peak lies within the margin of its start or end) has none."""
+    return hi < lo or bool(np.searchsorted(fp.frames, hi, side="right") == np.searchsorted(fp.frames, lo, side="left"))
 
 
 def extend_edges(runs: list[tuple[float, float, float, float, int]], source: AudioFingerprint,
