@@ -6,16 +6,23 @@
 
 Rows are matched by transform, clip length, track offset and relatedness (the workers finish in any
 order); a clip's several unrelated rows are matched in order of score. A row differs when its score,
-offset error or extra fields (details, edges) do. Time is not compared.
+offset error or extra fields (details, edges) do. Time is not compared. Then each run's segment
+edges against the truth, over its recalled clips: how many are off by more than 0.5 s, how many
+end more than 0.1 s early, the mean start and end errors, and the median end error per transform.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from audio_match import OFFSET_TOLERANCE_S, engine
 
 
 def _ours(dump: Path) -> dict[tuple, list[dict]]:
@@ -28,6 +35,30 @@ def _ours(dump: Path) -> dict[tuple, list[dict]]:
 
 def _outcome(r: dict) -> tuple:
     return r["score"], r["offset_error_s"], repr(r["extra"])
+
+
+def _edge_errors(rows: dict[tuple, list[dict]]) -> dict[str, list[tuple[float, float]]]:
+    """(start, end) errors in seconds (reported - truth) of each recalled clip's segment, by transform."""
+    threshold = engine().default_threshold
+    out: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for (transform, *_), found in rows.items():
+        for r in found:
+            edges, truth = r["extra"].get("edges"), r["extra"].get("edges_truth")
+            err = r["offset_error_s"]
+            if r["related"] and edges and truth and r["score"] >= threshold and err is not None \
+                    and err <= OFFSET_TOLERANCE_S:
+                out[transform].append((edges[0] - truth[0], edges[1] - truth[1]))
+    return out
+
+
+def _edge_summary(label: str, errors: dict[str, list[tuple[float, float]]]) -> str:
+    every = np.array([e for found in errors.values() for e in found]).reshape(-1, 2)
+    medians = ", ".join(f"{t} {1000 * np.median([e[1] for e in found]):+.0f}" for t, found in sorted(errors.items()))
+    off = int(np.sum(np.abs(every).max(axis=1) > 0.5))
+    return (f"{label}: {len(every)} recalled clips; edges off by > 0.5 s: {off}; "
+            f"ends > 0.1 s early: {int(np.sum(every[:, 1] < -0.1))}; mean |error| start "
+            f"{1000 * np.mean(np.abs(every[:, 0])):.1f} ms, end {1000 * np.mean(np.abs(every[:, 1])):.1f} ms\n"
+            f"  median end error (ms) by transform: {medians}")
 
 
 def main() -> None:
@@ -49,6 +80,8 @@ def main() -> None:
                     print(f"{key}: score {old['score']:.6f} -> {new['score']:.6f}, "
                           f"offset error {old['offset_error_s']} -> {new['offset_error_s']}")
     print(f"{compared} rows compared, {differing} differ")
+    for label, rows in (("before", before), ("after", after)):
+        print(_edge_summary(label, _edge_errors(rows)))
 
 
 if __name__ == "__main__":
