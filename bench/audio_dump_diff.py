@@ -22,14 +22,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from audio_match import OFFSET_TOLERANCE_S, engine
+from audio_match import engine, our_rows, recalled
 
 
 def _ours(dump: Path) -> dict[tuple, list[dict]]:
     rows: dict[tuple, list[dict]] = defaultdict(list)
-    for r in np.load(dump, allow_pickle=True):
-        if r["system"] == "medialayer":
-            rows[(r["transform"], r["clip_s"], round(r["track_offset_s"], 6), r["related"])].append(r)
+    for r in our_rows(dump):
+        rows[(r["transform"], r["clip_s"], round(r["track_offset_s"], 6), r["related"])].append(r)
     return {key: sorted(found, key=lambda r: (r["score"], repr(r["extra"]))) for key, found in rows.items()}
 
 
@@ -44,9 +43,7 @@ def _edge_errors(rows: dict[tuple, list[dict]]) -> dict[str, list[tuple[float, f
     for (transform, *_), found in rows.items():
         for r in found:
             edges, truth = r["extra"].get("edges"), r["extra"].get("edges_truth")
-            err = r["offset_error_s"]
-            if r["related"] and edges and truth and r["score"] >= threshold and err is not None \
-                    and err <= OFFSET_TOLERANCE_S:
+            if r["related"] and edges and truth and recalled(r["score"], r["offset_error_s"], threshold):
                 out[transform].append((edges[0] - truth[0], edges[1] - truth[1]))
     return out
 

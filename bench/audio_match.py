@@ -75,6 +75,21 @@ def engine() -> AudioEngine:
     return _engine
 
 
+def recalled(score: float, offset_error_s: float | None, threshold: float) -> bool:
+    """How the table counts a clip as recalled: "match" at ``threshold``, within the offset tolerance."""
+    return score >= threshold and offset_error_s is not None and offset_error_s <= OFFSET_TOLERANCE_S
+
+
+def dump_path() -> Path:
+    """Where a run keeps every row's results (AUDIO_BENCH_DUMP; audio_dump_diff.py, audio_misses.py)."""
+    return Path(os.environ.get("AUDIO_BENCH_DUMP", Path(tempfile.gettempdir()) / "audio_bench_results.npy"))
+
+
+def our_rows(dump: Path) -> list[dict]:
+    """Our engine's rows of a kept run, each a ``Result``'s fields."""
+    return [r for r in np.load(dump, allow_pickle=True) if r["system"] == "medialayer"]
+
+
 def list_tracks(corpus: Path, limit: int | None) -> list[Path]:
     tracks = sorted(p for p in (corpus / "audio").rglob("*") if p.is_file() and p.suffix.lower() in
                     {".ogg", ".mp3", ".wav", ".flac", ".m4a", ".opus", ".webm", ".aac"})
@@ -231,8 +246,7 @@ def summarise(results: list[Result], refs: dict[int, dict], args: argparse.Names
         false_counts[system] = (sum(s >= thresholds[system] for s in unrelated), len(unrelated))
 
     def hit(r: Result) -> bool:
-        return r.score >= thresholds[r.system] and r.offset_error_s is not None and \
-            r.offset_error_s <= OFFSET_TOLERANCE_S
+        return recalled(r.score, r.offset_error_s, thresholds[r.system])
 
     rows = defaultdict(dict)
     names = [t.name for t in transforms()]
@@ -354,8 +368,7 @@ def main() -> None:
     print(section)
     if args.write_docs:
         write_section("Audio match", section)
-    dump = Path(os.environ.get("AUDIO_BENCH_DUMP", Path(tempfile.gettempdir()) / "audio_bench_results.npy"))
-    np.save(dump, np.array([r.__dict__ for r in results], dtype=object), allow_pickle=True)
+    np.save(dump_path(), np.array([r.__dict__ for r in results], dtype=object), allow_pickle=True)
 
 
 if __name__ == "__main__":

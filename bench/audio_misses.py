@@ -14,10 +14,8 @@ AUDIO_BENCH_ONLY or --limit (those draw other clips).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _audio_transforms import RATE, noise_for
-from audio_match import OFFSET_TOLERANCE_S, REFERENCE_CAP_S, engine, list_tracks, queries
+from audio_match import REFERENCE_CAP_S, dump_path, engine, list_tracks, our_rows, queries, recalled
 
 from medialayer.media.audio.decode import decode_audio
 from medialayer.media.audio.spectrogram import F_MAX_HZ, F_MIN_HZ
@@ -45,19 +43,12 @@ def _band_powers(x: np.ndarray, *bands: tuple[float, float]) -> list[float]:
 def _ours(dump: Path, transform: str) -> tuple[dict[tuple[int, float], dict], list[dict]]:
     """Our related rows of ``transform`` by (track offset in ms, clip seconds), and every unrelated row."""
     related, unrelated = {}, []
-    for r in np.load(dump, allow_pickle=True):
-        if r["system"] != "medialayer":
-            continue
+    for r in our_rows(dump):
         if not r["related"]:
             unrelated.append(r)
         elif r["transform"] == transform:
             related[(round(r["track_offset_s"] * 1000), r["clip_s"])] = r
     return related, unrelated
-
-
-def _recalled(r: dict) -> bool:
-    err = r["offset_error_s"]
-    return r["score"] >= engine().default_threshold and err is not None and err <= OFFSET_TOLERANCE_S
 
 
 def _evidence(r: dict) -> str:
@@ -84,8 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, required=True, help="corpus built by build_corpus.sh")
     parser.add_argument("--transform", default="pink_0dB", help="a noise transform: white_10dB, pink_0dB, ...")
-    parser.add_argument("--dump", type=Path, default=Path(os.environ.get(
-        "AUDIO_BENCH_DUMP", Path(tempfile.gettempdir()) / "audio_bench_results.npy")))
+    parser.add_argument("--dump", type=Path, default=dump_path())
     args = parser.parse_args()
     noise = re.fullmatch(r"(white|pink)_(-?\d+)dB", args.transform)
     if noise is None:
@@ -96,6 +86,7 @@ def main() -> None:
     # Each track's decoded length, as the bench's references have it: the clips' offsets follow from it.
     durations = [decode_audio(p.read_bytes(), max_bytes=10**9, max_seconds=REFERENCE_CAP_S).duration_s
                  for p in tracks]
+    threshold = engine().default_threshold
     rows = []
     for i in range(len(tracks)):
         for q in queries(tracks, i, durations):
@@ -104,7 +95,8 @@ def main() -> None:
             music, under, whole = _band_powers(q.pcm, (F_MIN_HZ, F_MAX_HZ), (0.0, F_MIN_HZ), (0.0, RATE))
             (noise_in_band,) = _band_powers(noise_for(q.pcm, snr_db, colour, q.seed), (F_MIN_HZ, F_MAX_HZ))
             r = ours[(round(q.offset_s * 1000), q.clip_s)]
-            rows.append((10 * np.log10(music / noise_in_band), under / max(whole, 1e-30), _recalled(r), q.clip_s,
+            hit = recalled(r["score"], r["offset_error_s"], threshold)
+            rows.append((10 * np.log10(music / noise_in_band), under / max(whole, 1e-30), hit, q.clip_s,
                          tracks[q.track].name, q.offset_s, _evidence(r)))
     rows.sort()
     print(f"{args.transform}: {len(rows)} clips, {sum(not r[2] for r in rows)} missed\n")
