@@ -159,15 +159,14 @@ class _Search:
     """The grid search's outcome."""
 
     candidates: list[Candidate]  # per lookup, its best line; sorted best first
-    found: dict[tuple[float, float], Matches]  # each lookup's matches by (shift, scale)
+    found: dict[tuple[float, float], Matches]  # each lookup's matches by (shift, scale): one per lookup
     total_matches: int
     stride: int  # every stride-th source landmark was looked up
     settled: bool  # a confident line ended the search (_settled)
 
 
-def _search_grid(source: AudioFingerprint, target: AudioFingerprint, result: Alignment) -> _Search:
-    """Look the source up under the grid of pitch shifts and time scales until a line settles;
-    counts the lookups in ``result``."""
+def _search_grid(source: AudioFingerprint, target: AudioFingerprint) -> _Search:
+    """Look the source up under the grid of pitch shifts and time scales until a line settles."""
     # Per lookup, its best (votes, shift, lookup scale, vote scale, offset centre).
     candidates: list[Candidate] = []
     total_matches = 0
@@ -183,7 +182,6 @@ def _search_grid(source: AudioFingerprint, target: AudioFingerprint, result: Ali
         for shift in BAND_SHIFTS:
             m = _lookup(source, target, shift, scale, stride)
             found[(shift, scale)] = m
-            result.lookups += 1
             total_matches += len(m.tq)
             if len(m.tq) == 0:
                 continue
@@ -273,7 +271,8 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     index = build_index(target)
     if len(index.keys) == 0 or len(build_landmarks(source).t1) == 0:
         return result
-    search = _search_grid(source, target, result)
+    search = _search_grid(source, target)
+    result.lookups = len(search.found)
     if not search.candidates:
         return result
     candidates, stride = search.candidates, search.stride

@@ -24,7 +24,7 @@ class Matches:
     ft: np.ndarray  # target anchor bands
 
 
-def offset_counts(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[np.ndarray, int]:
+def _offset_counts(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[np.ndarray, int]:
     """Votes per 3-frame offset window (index + lo = offset, frames) for the line of slope ``scale``."""
     off = np.rint(tt - scale * tq).astype(np.int64)
     lo = int(off.min())
@@ -47,7 +47,7 @@ def _windows(counts: np.ndarray) -> np.ndarray:
 
 def best_offset(tq: np.ndarray, tt: np.ndarray, scale: float) -> tuple[int, float]:
     """Votes of the best 3-frame offset window and its centre (frames) for the line of slope ``scale``."""
-    counts, lo = offset_counts(tq, tt, scale)
+    counts, lo = _offset_counts(tq, tt, scale)
     best = int(np.argmax(counts))
     return int(counts[best]), float(best + lo)
 
@@ -73,7 +73,7 @@ class PeelVotes:
     def best(self) -> tuple[int, float]:
         """Votes and centre (frames) of the best 3-frame offset window among the live matches."""
         live_pairs = self.live > 0
-        # Over the span of the live offsets only, as offset_counts sees it (ties and edges included).
+        # Over the span of the live offsets only, as _offset_counts sees it (ties and edges included).
         first = int(self.pair_off[np.argmax(live_pairs)])
         counts = _windows(np.bincount(self.pair_off[live_pairs])[first:])
         best = int(np.argmax(counts))
@@ -127,7 +127,7 @@ class ByOffset:
 def runner_up_offsets(tq: np.ndarray, tt: np.ndarray, scale: float, k: int, min_votes: int) -> list[tuple[int, float]]:
     """The next ``k`` best offset windows after the best, each at least 3 frames from the ones before
     and holding ``min_votes``."""
-    counts, lo = offset_counts(tq, tt, scale)
+    counts, lo = _offset_counts(tq, tt, scale)
     counts = counts.copy()
     out: list[tuple[int, float]] = []
     for n in range(k + 1):
