@@ -4,6 +4,7 @@ a copy played faster or pitched with the factor."""
 from __future__ import annotations
 
 import httpx
+import numpy as np
 
 from tests.unit._audio_fixtures import RATE, encode, resample_linear, synth_music
 
@@ -33,6 +34,20 @@ def test_a_copy_played_faster_reports_its_pitch_and_tempo_factor(api: httpx.Clie
     body = api.post("/audio/match", files=files).json()
     assert body["match"] is True
     assert abs(body["pitch_ratio"] - 1.05) <= 0.01 and abs(body["tempo_ratio"] - 1.05) <= 0.01
+
+
+def test_a_clip_under_noise_far_louder_than_the_music_is_found_at_its_offset(api: httpx.Client) -> None:
+    # White noise 20 dB above the music: too few peaks survive to count, the target's peaks still
+    # read on the clip's spectrogram (presence.py).
+    track = synth_music(60.0, seed=11)
+    noise = np.random.default_rng(5).standard_normal(len(track)) * np.sqrt(np.mean(track**2)) * 10.0
+    clip = (track + noise.astype(np.float32))[30 * RATE: 35 * RATE]
+    files = {"source": ("noisy.mp3", encode(clip, "mp3"), "audio/mpeg"),
+             "target": ("track.flac", encode(track, "flac"), "audio/flac")}
+    body = api.post("/audio/match", files=files).json()
+    assert body["match"] is True
+    segment = max(body["matched_segments"], key=lambda s: s["score"])
+    assert abs(segment["target_start"] - segment["source_start"] - 30.0) <= 0.1
 
 
 def test_unrelated_audio_does_not_match(api: httpx.Client) -> None:

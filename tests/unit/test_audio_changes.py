@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from medialayer.media.audio.calibration import CHANGE_Z_AT_OPERATING_POINT
-from medialayer.media.audio.changes import _correlations, _transform, part_z, scan_changes
+from medialayer.media.audio.changes import _transform, correlations, part_z, scan_changes
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.runs import AlignedRun, edges_by_changes
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
@@ -62,7 +62,7 @@ def test_music_on_the_same_beat_grid_is_held_down_by_the_wrong_offsets_around_it
     reference = np.sign(track_fp().changes)
     for seed in (41, 42, 43, 44):
         other = ENGINE.fingerprint_bytes(encode(synth_music(10.0, seed=seed), "mp3"))
-        corr = _correlations(other.changes, reference)
+        corr = correlations(other.changes, reference)
         spread = 1.4826 * np.median(np.abs(corr - np.median(corr)))
         assert (corr.max() - np.median(corr)) / spread > CHANGE_Z_AT_OPERATING_POINT
         assert scan_changes([other.changes, other.changes_odd], reference).best(1)[0][0] < CHANGE_Z_AT_OPERATING_POINT
@@ -184,7 +184,7 @@ def test_the_chunked_correlation_equals_the_plain_one_at_every_offset(length: in
     windows = np.lib.stride_tricks.sliding_window_view(reference.astype(np.float64), length, axis=0)
     dot = np.einsum("jbi,ib->j", windows, query.astype(np.float64))
     norm = np.sqrt(np.einsum("jbi->j", windows**2) * np.sum(query.astype(np.float64) ** 2))
-    assert np.allclose(_correlations(query, reference), dot / norm, atol=1e-5)
+    assert np.allclose(correlations(query, reference), dot / norm, atol=1e-5)
     # Shared by a phase one block longer: the shorter query still reads every offset right.
     shared = _transform(reference, length + 1, length) if length < 700 else None
-    assert np.allclose(_correlations(query, reference, shared), dot / norm, atol=1e-5)
+    assert np.allclose(correlations(query, reference, shared), dot / norm, atol=1e-5)

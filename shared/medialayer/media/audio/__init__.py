@@ -6,6 +6,7 @@ dB), ``peaks`` (dB -> sparse peaks), ``changes`` (dB -> dense band-energy change
 ``fingerprint`` (the stored form and its bytes), ``landmarks`` (peaks -> hashed triplets, hash index),
 ``alignment`` (the search for lines over shifted lookups), ``voting`` (hash matches -> offset votes),
 ``runs`` (a line's matches -> runs with edges), ``verification`` (peak-overlap z-score of a line),
+``presence`` (a target's peaks read on a fresh source's spectrogram),
 ``calibration`` (evidence -> similarity), ``placements`` (segments that repeat a stronger one),
 ``engine`` (the ``MediaEngine``); ``index`` serves search, ``sorting`` the joins and votes.
 

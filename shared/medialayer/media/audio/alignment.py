@@ -6,8 +6,8 @@ the ``target``'s sorted hashes; each lookup votes on the offset ``t_target - sca
 off one offset line at a time, so repeated or re-ordered content yields one segment per occurrence
 (``runs``). Weak lines (heavy noise, a louder mix) are checked peak by peak (``verification``),
 including the best offsets of a scan over every offset for clips that no lookup voted for
-confidently, and the best offsets of the clip's dense band-energy changes (``changes``) scanned
-the same way, and of both statistics together.
+confidently, of the target's peaks read on a fresh clip's spectrogram (``presence``), and of the
+clip's dense band-energy changes (``changes``) scanned the same way, and of peaks and changes together.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from medialayer.media.audio.calibration import Z_KNOTS, evidence_z, joint_z
-from medialayer.media.audio.changes import ChangeScan, Transforms, scan_fingerprints
+from medialayer.media.audio.changes import OffsetScan, Transforms, scan_fingerprints
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import HashIndex, Landmarks, build_index, build_landmarks, hash_landmarks, join
+from medialayer.media.audio.presence import scan_presence
 from medialayer.media.audio.runs import (
     INLIER_FRAMES,
     MIN_LINE_VOTES,
@@ -214,26 +215,46 @@ def _lines_to_verify(search: _Search) -> list[Candidate]:
     return to_verify
 
 
+@dataclass(frozen=True)
+class _Scans:
+    """A clip's scans over every offset at unchanged pitch and tempo (``_scan_clip``)."""
+
+    changes: OffsetScan
+    presence: OffsetScan | None  # the target's peaks on the clip's spectrogram (a fresh clip only)
+
+    def peak_z(self, peak_z: float, shift: float, slope: float, intercept: float) -> float:
+        """A line's peak evidence: the peaks' own ``peak_z``, or the presence z where higher (lines
+        that keep pitch and tempo)."""
+        if self.presence is None or not _unshifted(shift, slope):
+            return peak_z
+        return max(peak_z, self.presence.z_at(intercept))
+
+
 def _scan_clip(source: AudioFingerprint, target: AudioFingerprint, search: _Search, to_verify: list[Candidate],
-               transforms: Transforms) -> ChangeScan | None:
+               transforms: Transforms) -> _Scans | None:
     """For a clip no lookup voted for confidently: add to ``to_verify`` the best offsets of the
-    peaks, of the changes and of both together, each scanned over every offset. Returns the
-    changes' scan; ``transforms`` keeps the target's, for the scans of the clip's parts (edges)."""
+    peaks (counted, and read on the clip's spectrogram: ``presence``), of the changes and of both
+    together, each scanned over every offset. Returns the scans; ``transforms`` keeps the target's
+    changes, for the scans of the clip's parts (edges)."""
     if float(source.frames[-1]) > SCAN_MAX_FRAMES or search.candidates[0][0] * search.stride >= CONFIDENT_VOTES:
         return None
     offsets, peak_z = offset_z(source, target)
     scans = [top_offsets(offsets, peak_z, SCAN_CANDIDATES)]
+    presence = scan_presence(source, target)
+    if presence is not None:
+        scans.append(presence.best(SCAN_CANDIDATES))
+        peak_z = np.maximum(peak_z, presence.z_near(offsets))
     changes = scan_fingerprints(source, target, transforms=transforms)
     if changes is not None:
         scans += [changes.best(SCAN_CANDIDATES),
                   top_offsets(offsets, joint_z(peak_z, changes.z_near(offsets)), SCAN_CANDIDATES)]
     for scanned in scans:
         to_verify += _scan_candidates(search.found[(0.0, 1.0)], to_verify, scanned)
-    return changes
+    return None if changes is None else _Scans(changes, presence)
 
 
 def _clip_runs(result: Alignment, z: float, shift: float, line: tuple[float, float], source: AudioFingerprint,
-               target: AudioFingerprint, changes: ChangeScan, transforms: Transforms,
+               target: AudioFingerprint, scans: _Scans, transforms: Transforms,
                verified: list[tuple[float, float, float, Candidate]]) -> list[AlignedRun]:
     """A clip's traced runs, each with its own line's evidence (a clip's peaks cost little to check)
     and edges the changes confirm, plus the verified lines that match on their own but kept too few
@@ -243,8 +264,9 @@ def _clip_runs(result: Alignment, z: float, shift: float, line: tuple[float, flo
     own: dict[tuple[float, float], float] = {}
     for run in result.runs:
         if run.line not in own:
-            change_z = changes.z_at(run.line[1]) if _unshifted(shift, run.line[0]) else 0.0
-            own[run.line] = evidence_z(peak_overlap_z(source, target, *run.line, result.band_shift)[0],
+            change_z = scans.changes.z_at(run.line[1]) if _unshifted(shift, run.line[0]) else 0.0
+            peak_z = peak_overlap_z(source, target, *run.line, result.band_shift)[0]
+            own[run.line] = evidence_z(scans.peak_z(peak_z, shift, *run.line),
                                        max(0.0, change_z))
     runs = [replace(run, z=max(own[run.line], z) if run.line == line else own[run.line]) for run in result.runs]
     runs = [edges_by_changes(run, source, target, transforms) if _unshifted(shift, run.line[0]) else run
@@ -284,13 +306,15 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     to_verify = _lines_to_verify(search)
     # The target's changes transformed for the clip's scan, kept for its parts' scans (edges).
     transforms: Transforms = {}
-    changes = _scan_clip(source, target, search, to_verify, transforms)
+    scans = _scan_clip(source, target, search, to_verify, transforms)
 
     def evidence(c: Candidate) -> tuple[float, float, float]:
         """(evidence on the peak z's scale, the changes' own z, the peaks' own z) of a line."""
-        change_z = max(0.0, changes.z_at(c[4])) if changes is not None and _unshifted(c[1], c[3]) else 0.0
         peak_z = peak_overlap_z(source, target, c[3], c[4], c[1])[0]
-        return evidence_z(peak_z, change_z), change_z, peak_z
+        if scans is None or not _unshifted(c[1], c[3]):
+            return evidence_z(peak_z, 0.0), 0.0, peak_z
+        change_z = max(0.0, scans.changes.z_at(c[4]))
+        return evidence_z(scans.peak_z(peak_z, c[1], c[3], c[4]), change_z), change_z, peak_z
 
     verified = [(*evidence(c), c) for c in to_verify] or [(0.0, 0.0, 0.0, candidates[0])]
     z, result.change_z, _, zc = max(verified, key=lambda v: v[0])
@@ -321,8 +345,8 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     result.runs = runs
     line_z = peak_overlap_z(source, target, slope, intercept, result.band_shift)[0]
     result.overlap_z, peak_z = max(z, line_z), max(peak_z, line_z)
-    if changes is not None:
-        result.runs = _clip_runs(result, z, shift, (slope, intercept), source, target, changes, transforms, verified)
+    if scans is not None:
+        result.runs = _clip_runs(result, z, shift, (slope, intercept), source, target, scans, transforms, verified)
     else:
         result.runs = _long_runs(result, peak_z, shift, (slope, intercept), source, target)
     return result

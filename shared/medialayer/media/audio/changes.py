@@ -49,7 +49,7 @@ LOCAL_OFFSETS = tuple(sorted(s * p for p in range(29, 252) if all(p % k for k in
                              for s in (-1, 1)))
 # Below this many scanned offsets the median and MAD of the background are not worth trusting.
 MIN_SCAN_OFFSETS = 200
-_MAD_TO_STD = 1.4826
+MAD_TO_STD = 1.4826
 # Overlap-save chunks (blocks) of a scan: the next power of two at least this many times the query,
 # and at least MIN_CHUNK_BLOCKS. Larger chunks waste less of each transform on the query's overlap,
 # smaller ones cost less each; from 2 to 8 times a clip's scan against 5 minutes costs about the
@@ -133,7 +133,7 @@ def _transform(reference: np.ndarray, longest: int, shortest: int) -> _Transform
     return _Transform(spectra=np.fft.rfft(windows, axis=2), size=size, hop=hop, energy=energy)
 
 
-def _correlations(query: np.ndarray, reference: np.ndarray, transform: _Transform | None = None) -> np.ndarray:
+def correlations(query: np.ndarray, reference: np.ndarray, transform: _Transform | None = None) -> np.ndarray:
     """Normalised correlation of ``query`` with ``reference[j : j + len(query)]`` for every j;
     ``transform``: the reference's, for queries at least this long, when already made."""
     n, m = len(query), len(reference)
@@ -148,8 +148,8 @@ def _correlations(query: np.ndarray, reference: np.ndarray, transform: _Transfor
 
 
 @dataclass(frozen=True)
-class ChangeScan:
-    """z of the changes' correlation at offsets ``first + step * i`` (frames; -inf where unknown)."""
+class OffsetScan:
+    """z of a scan's correlations at offsets ``first + step * i`` (frames; -inf where unknown)."""
 
     first: int
     step: int
@@ -192,7 +192,7 @@ def _local_z(corr: np.ndarray, step: int) -> np.ndarray:
 
 
 def scan_changes(phases: list[np.ndarray], reference: np.ndarray, weighted: list[np.ndarray] | None = None,
-                 transforms: Transforms | None = None) -> ChangeScan | None:
+                 transforms: Transforms | None = None) -> OffsetScan | None:
     """Correlate a source's changes (``phases[p]``: blocks starting at frame ``p``, one or both
     phases) with a reference's (phase 0) at every offset that keeps the source inside the reference;
     with ``weighted`` (the same phases weighted, NOISE_FLOOR_PERCENTILE), the higher z of both.
@@ -216,29 +216,36 @@ def scan_changes(phases: list[np.ndarray], reference: np.ndarray, weighted: list
     if z is not None and weighted:
         z_weighted = _scan_z(weighted, reference, transform)
         z = z if z_weighted is None else np.maximum(z, z_weighted)
-    return None if z is None else ChangeScan(first=1 - len(phases), step=BLOCK_FRAMES // len(phases), z=z)
+    return None if z is None else OffsetScan(first=1 - len(phases), step=BLOCK_FRAMES // len(phases), z=z)
 
 
 def _scan_z(phases: list[np.ndarray], reference: np.ndarray, transform: _Transform) -> np.ndarray | None:
     """``scan_changes``' z of one set of phases (None when too few offsets or no spread)."""
-    corrs = [_correlations(q, reference, transform) for q in phases]
+    corrs = [correlations(q, reference, transform) for q in phases]
     n = min(len(c) for c in corrs)
     # Source frame BLOCK_FRAMES * i + p meets reference frame BLOCK_FRAMES * (j + i): offset
     # BLOCK_FRAMES * j - p, so interleaving the phases in reverse gives one uniform grid.
     corr = np.empty(n * len(phases))
     for p, c in enumerate(corrs):
         corr[len(phases) - 1 - p :: len(phases)] = c[:n]
+    return offset_scan_z(corr, BLOCK_FRAMES // len(phases))
+
+
+def offset_scan_z(corr: np.ndarray, step: int) -> np.ndarray | None:
+    """z of each of a scan's correlations (offsets ``step`` frames apart), the lower of two: against
+    every offset of the pair (median, MAD) and against the wrong offsets around it (LOCAL_OFFSETS).
+    None when too few offsets or no spread."""
     if len(corr) < MIN_SCAN_OFFSETS:
         return None
     median = float(np.median(corr))
-    spread = _MAD_TO_STD * float(np.median(np.abs(corr - median)))
+    spread = MAD_TO_STD * float(np.median(np.abs(corr - median)))
     if spread <= 0:
         return None
-    return np.minimum((corr - median) / spread, _local_z(corr, BLOCK_FRAMES // len(phases)))
+    return np.minimum((corr - median) / spread, _local_z(corr, step))
 
 
 def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint, frames: tuple[float, float] | None = None,
-                      transforms: Transforms | None = None) -> ChangeScan | None:
+                      transforms: Transforms | None = None) -> OffsetScan | None:
     """``scan_changes`` of two fingerprints: the source's phases as it has them, the target's changes
     as signs (whether stored or fresh: real values on both sides reach chance highs more often).
     With ``frames``, only the source's changes between those source frames count (the rest are

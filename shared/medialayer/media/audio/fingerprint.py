@@ -47,6 +47,9 @@ class AudioFingerprint:
     # Both phases weighted above the clip's steady noise floor (``changes.NOISE_FLOOR_PERCENTILE``),
     # kept by a fresh fingerprint only.
     changes_weighted: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)
+    # The log spectrogram (``spectrogram.log_spectrogram``), kept by a fresh fingerprint only: a fresh
+    # source reads a target's peaks on it (``presence``).
+    spectrogram: np.ndarray | None = field(default=None, repr=False, compare=False)
     # Compare-time caches (pairs, sorted hash index); not serialised.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -72,7 +75,8 @@ def compute_fingerprint(signal: AudioSignal) -> AudioFingerprint:
     frames, freqs = find_peaks(spec)
     (changes, changes_odd), weighted = band_changes(spec)
     return AudioFingerprint(frames=frames, freqs=freqs, duration_s=float(signal.duration_s),
-                            changes=changes, changes_odd=changes_odd, changes_weighted=tuple(weighted))
+                            changes=changes, changes_odd=changes_odd, changes_weighted=tuple(weighted),
+                            spectrogram=spec)
 
 
 def _split_bytes(values: np.ndarray) -> bytes:
