@@ -57,7 +57,7 @@ def _box_sum(a: np.ndarray, half: int, axis: int) -> tuple[np.ndarray, np.ndarra
     return running.take(hi, axis=axis) - running.take(lo, axis=axis), hi - lo
 
 
-def box_mean(a: np.ndarray, half_t: int, half_f: int) -> np.ndarray:
+def _box_mean(a: np.ndarray, half_t: int, half_f: int) -> np.ndarray:
     """Mean over a (2*half_t+1) x (2*half_f+1) box, shrinking at the edges. One axis after the
     other: a 2-D summed-area table gathered at four corners took twice as long."""
     over_t, n_t = _box_sum(a, half_t, 0)
@@ -65,20 +65,26 @@ def box_mean(a: np.ndarray, half_t: int, half_f: int) -> np.ndarray:
     return (total / (n_t[:, None] * n_f[None, :])).astype(np.float32)
 
 
+def prominence(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(level, prominence)`` of a dB spectrogram: the level floored at FLOOR_DB, and how far each
+    cell stands above its background box (BG_HALF_FRAMES x BG_HALF_BANDS)."""
+    level = np.maximum(spec, FLOOR_DB)
+    return level, level - _box_mean(level, BG_HALF_FRAMES, BG_HALF_BANDS)
+
+
 def find_peaks(spec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Peaks of a ``(frames, bands)`` dB spectrogram as ``(frame, band * FREQ_SUBSTEPS)`` arrays,
     sorted by frame then band. Deterministic: ties break by position."""
     if spec.size == 0:
         return np.zeros(0, np.uint32), np.zeros(0, np.uint16)
-    level = np.maximum(spec, FLOOR_DB)
+    level, above = prominence(spec)
     local_max = _sliding_max(_sliding_max(level, PEAK_HALF_BANDS, 1), PEAK_HALF_FRAMES, 0)
-    prominence = level - box_mean(level, BG_HALF_FRAMES, BG_HALF_BANDS)
-    is_peak = (level >= local_max) & (prominence >= MIN_PROMINENCE_DB) & (spec > FLOOR_DB + 10.0)
+    is_peak = (level >= local_max) & (above >= MIN_PROMINENCE_DB) & (spec > FLOOR_DB + 10.0)
     is_peak[:, 0] = is_peak[:, -1] = False  # need both neighbours for interpolation
     frames, bands = np.nonzero(is_peak)
     if len(frames) == 0:
         return np.zeros(0, np.uint32), np.zeros(0, np.uint16)
-    score = prominence[frames, bands] * (band_bins() ** BINS_EXPONENT)[bands]
+    score = above[frames, bands] * (band_bins() ** BINS_EXPONENT)[bands]
     # Keep the MAX_PEAKS_PER_FRAME most prominent of each frame.
     order = np.lexsort((bands, -score, frames))
     frames, bands, score = frames[order], bands[order], score[order]

@@ -8,7 +8,8 @@ over every offset at once and weighed like the changes (``changes.offset_scan_z`
 evidence is the higher of the two z-scores. Noise cells read ~0 whatever the target, and the map is
 zero-mean per band, so a held note or a shared key adds nothing by itself: on the audio bench pink
 0 dB rose from 154 to 158 of 168 clips, mixed from 150 to 152, with the unrelated pairs' highest
-scores unchanged (docs/benchmarks.md, "Audio match", first note).
+scores unchanged (docs/benchmarks.md, "Audio match", note "The target's peaks read on a fresh
+clip's spectrogram").
 
 Only a fresh fingerprint keeps its spectrogram, so only a fresh source (a query, either side of a
 match) has this evidence; a stored target needs its peaks alone.
@@ -21,8 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from medialayer.media.audio.changes import MAD_TO_STD, OffsetScan, correlations, offset_scan_z
-from medialayer.media.audio.peaks import BG_HALF_BANDS, BG_HALF_FRAMES, FREQ_SUBSTEPS, box_mean
-from medialayer.media.audio.spectrogram import FLOOR_DB, FRAME_SECONDS, band_count
+from medialayer.media.audio.peaks import FREQ_SUBSTEPS, prominence
+from medialayer.media.audio.spectrogram import FRAME_SECONDS, band_count
 
 if TYPE_CHECKING:  # the fingerprint keeps the spectrogram this reads
     from medialayer.media.audio.fingerprint import AudioFingerprint
@@ -40,11 +41,10 @@ def source_map(fp: AudioFingerprint) -> np.ndarray | None:
         return None
     cached = fp.cache.get("presence")
     if cached is None:
-        level = np.maximum(fp.spectrogram, FLOOR_DB)
-        prominence = level - box_mean(level, BG_HALF_FRAMES, BG_HALF_BANDS)
-        median = np.median(prominence, axis=0)
-        spread = MAD_TO_STD * np.median(np.abs(prominence - median), axis=0) + 1e-6
-        units = np.clip((prominence - median) / spread, 0.0, MAX_UNITS)
+        _, above = prominence(fp.spectrogram)
+        median = np.median(above, axis=0)
+        spread = MAD_TO_STD * np.median(np.abs(above - median), axis=0) + 1e-6
+        units = np.clip((above - median) / spread, 0.0, MAX_UNITS)
         cached = (units - units.mean(axis=0)).astype(np.float32)
         fp.cache["presence"] = cached
     return cached
