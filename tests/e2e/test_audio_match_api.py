@@ -4,9 +4,8 @@ a copy played faster or pitched with the factor."""
 from __future__ import annotations
 
 import httpx
-import numpy as np
 
-from tests.unit._audio_fixtures import RATE, encode, resample_linear, synth_music
+from tests.unit._audio_fixtures import RATE, encode, resample_linear, synth_music, with_white_noise
 
 
 def test_clip_from_the_middle_matches_with_segments(api: httpx.Client, media_server) -> None:
@@ -40,8 +39,7 @@ def test_a_clip_under_noise_far_louder_than_the_music_is_found_at_its_offset(api
     # White noise 20 dB above the music: too few peaks survive to count, the target's peaks still
     # read on the clip's spectrogram (presence.py).
     track = synth_music(60.0, seed=11)
-    noise = np.random.default_rng(5).standard_normal(len(track)) * np.sqrt(np.mean(track**2)) * 10.0
-    clip = (track + noise.astype(np.float32))[30 * RATE: 35 * RATE]
+    clip = with_white_noise(track, -20.0)[30 * RATE: 35 * RATE]
     files = {"source": ("noisy.mp3", encode(clip, "mp3"), "audio/mpeg"),
              "target": ("track.flac", encode(track, "flac"), "audio/flac")}
     body = api.post("/audio/match", files=files).json()

@@ -37,6 +37,12 @@ def synth_music(seconds: float, seed: int, rate: int = RATE, tempo_bpm: float = 
     return (0.5 * out / np.max(np.abs(out))).astype(np.float32)
 
 
+def with_white_noise(pcm: np.ndarray, snr_db: float, seed: int = 5) -> np.ndarray:
+    """``pcm`` plus white noise ``snr_db`` below its level (negative: louder than the music)."""
+    noise = np.random.default_rng(seed).standard_normal(len(pcm)) * np.sqrt(np.mean(pcm**2)) * 10 ** (-snr_db / 20)
+    return pcm + noise.astype(np.float32)
+
+
 _FORMATS = {
     # name: (container format, codec, sample format, bit rate)
     "mp3": ("mp3", "libmp3lame", "fltp", 128_000),

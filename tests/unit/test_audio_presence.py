@@ -5,22 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from medialayer.media.audio.calibration import Z_KNOTS
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.presence import scan_presence, source_map
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from medialayer.media.audio.verification import offset_z, top_offsets
-from tests.unit._audio_fixtures import encode, synth_music
+from tests.unit._audio_fixtures import encode, synth_music, with_white_noise
 from tests.unit.test_audio_match import ENGINE, clip_fp, track_fp, track_pcm
 
 
 def _under_white_noise(snr_db: float, start: float, seconds: float) -> AudioFingerprint:
-    rng = np.random.default_rng(5)
-    pcm = track_pcm().copy()
-    pcm += (rng.standard_normal(len(pcm)) * np.sqrt(np.mean(pcm**2)) * 10 ** (-snr_db / 20)).astype(np.float32)
-    return clip_fp(start, seconds, "mp3", pcm)
+    return clip_fp(start, seconds, "mp3", with_white_noise(track_pcm(), snr_db))
 
 
 def test_only_a_fresh_fingerprint_reads_the_targets_peaks() -> None:
