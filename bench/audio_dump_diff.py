@@ -6,7 +6,8 @@
 
 Rows are matched by transform, clip length, track offset and relatedness (the workers finish in any
 order); a clip's several unrelated rows are matched in order of score. A row differs when its score,
-offset error or extra fields (details, edges) do. Time is not compared. Then each run's segment
+offset error or extra fields (details, edges) do; those whose offset error moved by more than 1 ms
+(or was found or lost) are counted apart. Time is not compared. Then each run's segment
 edges against the truth, over its recalled clips: how many are off by more than 0.5 s, how many
 end more than 0.1 s early, the mean start and end errors, and the median end error per transform.
 """
@@ -34,6 +35,11 @@ def _ours(dump: Path) -> dict[tuple, list[dict]]:
 
 def _outcome(r: dict) -> tuple:
     return r["score"], r["offset_error_s"], repr(r["extra"])
+
+
+def _offset_moved(old: float | None, new: float | None) -> bool:
+    """Whether a row's offset error was found or lost, or moved by more than 1 ms."""
+    return (old is None) != (new is None) or (old is not None and abs(old - new) > 0.001)
 
 
 def _edge_errors(rows: dict[tuple, list[dict]]) -> dict[str, list[tuple[float, float]]]:
@@ -67,16 +73,18 @@ def main() -> None:
     before, after = _ours(args.before), _ours(args.after)
     if before.keys() != after.keys() or any(len(before[k]) != len(after[k]) for k in before):
         raise SystemExit("the runs made different queries (AUDIO_BENCH_ONLY, --limit or another corpus?)")
-    compared = differing = 0
+    compared = differing = moved = 0
     for key in before:
         for old, new in zip(before[key], after[key], strict=True):
             compared += 1
             if _outcome(old) != _outcome(new):
                 differing += 1
+                moved += _offset_moved(old["offset_error_s"], new["offset_error_s"])
                 if differing <= args.show:
                     print(f"{key}: score {old['score']:.6f} -> {new['score']:.6f}, "
                           f"offset error {old['offset_error_s']} -> {new['offset_error_s']}")
-    print(f"{compared} rows compared, {differing} differ")
+    print(f"{compared} rows compared, {differing} differ, {moved} of them in offset error by more than 1 ms "
+          "(or found / lost)")
     for label, rows in (("before", before), ("after", after)):
         print(_edge_summary(label, _edge_errors(rows)))
 
