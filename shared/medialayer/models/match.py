@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -43,9 +43,12 @@ class MatchResponse(BaseModel):
     pitch_ratio: float | None = Field(default=None, gt=0.0)
     tempo_ratio: float | None = Field(default=None, gt=0.0)
 
+    # The fields a response takes from ``MediaEngine.reported``.
+    REPORTED: ClassVar[tuple[str, ...]] = ("evidence", "coverage", "pitch_ratio", "tempo_ratio")
+
     @model_serializer(mode="wrap")
     def _drop_absent_extras(self, handler: SerializerFunctionWrapHandler) -> dict:
-        return without_none(handler(self), ("evidence", "coverage", "pitch_ratio", "tempo_ratio"))
+        return without_none(handler(self), self.REPORTED)
 
 
 def without_none(data: dict, keys: tuple[str, ...]) -> dict:

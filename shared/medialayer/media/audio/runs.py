@@ -189,11 +189,7 @@ def overlap_run(source: AudioFingerprint, target: AudioFingerprint, slope: float
     t_last = float(target.frames[-1]) + WINDOW_FRAMES
     s0 = max(s_first, -intercept / slope)
     s1 = min(s_last, (t_last - intercept) / slope)
-    return AlignedRun(
-        source_start=s0 * FRAME_SECONDS, source_end=s1 * FRAME_SECONDS,
-        target_start=(slope * s0 + intercept) * FRAME_SECONDS, target_end=(slope * s1 + intercept) * FRAME_SECONDS,
-        votes=votes, z=z, line=(slope, intercept),
-    )
+    return spanning(AlignedRun(0.0, 0.0, 0.0, 0.0, votes=votes, z=z, line=(slope, intercept)), s0, s1)
 
 
 def same_line(a: AlignedRun, b: AlignedRun) -> bool:

@@ -127,8 +127,7 @@ class ByOffset:
 def runner_up_offsets(tq: np.ndarray, tt: np.ndarray, scale: float, k: int, min_votes: int) -> list[tuple[int, float]]:
     """The next ``k`` best offset windows after the best, each at least 3 frames from the ones before
     and holding ``min_votes``."""
-    counts, lo = _offset_counts(tq, tt, scale)
-    counts = counts.copy()
+    counts, lo = _offset_counts(tq, tt, scale)  # a fresh array: zeroed in place below
     out: list[tuple[int, float]] = []
     for n in range(k + 1):
         best = int(np.argmax(counts))
