@@ -6,7 +6,8 @@ Every track of ``corpus/audio`` is a reference. From each, a 5 s and a 10 s clip
 random positions and transformed (re-encodes, volume, silence padding, white/pink noise, mixing
 under a louder unrelated track, pitch shift with tempo kept, speed and tempo changes). A query
 counts as recalled when the system says "match" and places it within 0.5 s of the true offset.
-False matches: queries against references of other recordings. Peers' thresholds are set on those
+False matches: queries against references of other recordings (``recording``: another version of the
+clip's track or of the track it is mixed under is the same recording). Peers' thresholds are set on those
 very unrelated pairs (the lowest that gives no false match); ours is the engine's fixed 0.80.
 Chromaprint's ``fpcalc`` comes from Debian's libchromaprint-tools.
 """
@@ -48,9 +49,11 @@ from medialayer.media.audio.fingerprint import AudioFingerprint
 SYSTEMS = ("medialayer", "chromaprint", "audfprint-style")
 CLIP_SECONDS = (5.0, 10.0)
 OFFSET_TOLERANCE_S = 0.5
-# Unrelated pairs per query clip (mp3 128k, white 10 dB and mixed transforms).
+# The transforms whose clips are also compared with unrelated references (Query.false_refs).
 FALSE_PAIR_TRANSFORMS = ("mp3_128k", "white_10dB", "mixed_under_6dB", "pitch_+5%")
 REFERENCE_CAP_S = 3600.0  # references may exceed the API's 300 s cap: the benchmark wants long offsets
+# Corpus names of one recording's versions differ only by these suffixes (wz2100__menu_enhanced.opus).
+VERSION_SUFFIXES = ("_enhanced",)
 
 _engine: AudioEngine | None = None
 _systems: tuple[str, ...] = SYSTEMS
@@ -88,6 +91,14 @@ def dump_path() -> Path:
 def our_rows(dump: Path) -> list[dict]:
     """Our engine's rows of a kept run, each a ``Result``'s fields."""
     return [r for r in np.load(dump, allow_pickle=True) if r["system"] == "medialayer"]
+
+
+def recording(path: Path) -> str:
+    """The recording a corpus file holds: its stem without a version suffix."""
+    stem = path.stem
+    for suffix in VERSION_SUFFIXES:
+        stem = stem.removesuffix(suffix)
+    return stem
 
 
 def list_tracks(corpus: Path, limit: int | None) -> list[Path]:
@@ -179,6 +190,11 @@ class Query:
     false_refs: tuple[int, ...]  # other recordings this clip is also compared with (FALSE_PAIR_TRANSFORMS)
 
 
+def heard(tracks: list[Path], query: Query) -> set[str]:
+    """The recordings a query clip holds: its own track's and, mixed or not, its mix track's."""
+    return {recording(tracks[query.track]), recording(tracks[query.mix_track])}
+
+
 def queries(tracks: list[Path], i: int, durations: list[float], only: Collection[str] = ()) -> Iterator[Query]:
     """Track ``i``'s query clips, in the order and with the seeds of every run (``durations``: each
     track's decoded seconds; ``only``: AUDIO_BENCH_ONLY, which draws its own seeds)."""
@@ -207,7 +223,7 @@ def query_job(i: int) -> list[Result]:
         expected = off - pad
         targets = [(i, True)]
         if tf.name in FALSE_PAIR_TRANSFORMS:
-            targets += [(j, False) for j in query.false_refs if j != query.mix_track]
+            targets += [(j, False) for j in query.false_refs if recording(_tracks[j]) not in heard(_tracks, query)]
         for j, related in targets:
             ref = _refs[j]
             score, err, spent, extra = _ours(q, ref["ml"], expected)
