@@ -32,6 +32,8 @@ def main() -> None:
     with av.open(str(args.a)) as container:
         length = (container.duration or 0) / 1e6
     start = args.start if args.start >= 0 else length + args.start
+    if start < 0:
+        parser.error(f"{args.a.name} states {length:.1f} s: --start {args.start:g} lies before its beginning")
     part = engine().fingerprint_bytes(encode(load_pcm(str(args.a), start, args.seconds), ["-c:a", "pcm_f32le"], "wav"))
     result = engine().compare(part, engine().fingerprint_bytes(args.b.read_bytes()))
     d = result.details
