@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _audio_transforms import load_pcm, transforms
 from _docs import write_section
-from audio_match import CLIP_SECONDS, engine, list_tracks, recording
+from audio_match import CLIP_SECONDS, engine, heard, list_tracks, recording
 
 TRANSFORMS = ("mp3_128k", "white_0dB", "pink_0dB", "mixed_under_6dB", "pitch_+5%")
 THRESHOLD = 0.80
@@ -61,8 +61,8 @@ def query_job(i: int) -> list[dict]:
         pcm = load_pcm(str(_tracks[i]), off, clip_s)
         j_mix = int(rng.choice([j for j in range(len(_tracks)) if j != i]))
         mix = load_pcm(str(_tracks[j_mix]), float(rng.uniform(0, max(_durations[j_mix] - clip_s, 0))), clip_s)
-        heard = {recording(_tracks[i]), recording(_tracks[j_mix])}
-        others = [j for j in range(len(_tracks)) if recording(_tracks[j]) not in heard]
+        held = heard(_tracks, i, j_mix)
+        others = [j for j in range(len(_tracks)) if recording(_tracks[j]) not in held]
         picked = [others[int(k)] for k in rng.choice(len(others), size=min(_per_clip, len(others)), replace=False)]
         # One fingerprint per reference for every transform: it keeps its index between compares.
         refs = {j: engine().from_bytes(_refs[j]) for j in picked}

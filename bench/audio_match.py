@@ -190,9 +190,9 @@ class Query:
     false_refs: tuple[int, ...]  # other recordings this clip is also compared with (FALSE_PAIR_TRANSFORMS)
 
 
-def heard(tracks: list[Path], query: Query) -> set[str]:
+def heard(tracks: list[Path], track: int, mix_track: int) -> set[str]:
     """The recordings a query clip holds: its own track's and, mixed or not, its mix track's."""
-    return {recording(tracks[query.track]), recording(tracks[query.mix_track])}
+    return {recording(tracks[track]), recording(tracks[mix_track])}
 
 
 def queries(tracks: list[Path], i: int, durations: list[float], only: Collection[str] = ()) -> Iterator[Query]:
@@ -223,7 +223,8 @@ def query_job(i: int) -> list[Result]:
         expected = off - pad
         targets = [(i, True)]
         if tf.name in FALSE_PAIR_TRANSFORMS:
-            targets += [(j, False) for j in query.false_refs if recording(_tracks[j]) not in heard(_tracks, query)]
+            held = heard(_tracks, query.track, query.mix_track)
+            targets += [(j, False) for j in query.false_refs if recording(_tracks[j]) not in held]
         for j, related in targets:
             ref = _refs[j]
             score, err, spent, extra = _ours(q, ref["ml"], expected)
