@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _audio_transforms import load_pcm, transforms
 from _docs import write_section
-from audio_match import CLIP_SECONDS, engine, heard, list_tracks, recording
+from audio_match import CLIP_SECONDS, engine, heard, list_tracks, our_references, recording
 
 TRANSFORMS = ("mp3_128k", "white_0dB", "pink_0dB", "mixed_under_6dB", "pitch_+5%")
 THRESHOLD = 0.80
@@ -42,11 +42,6 @@ _per_clip = 12
 def _init(tracks: list[Path], refs: dict[int, bytes], durations: list[float], per_clip: int) -> None:
     global _tracks, _refs, _durations, _per_clip
     _tracks, _refs, _durations, _per_clip = tracks, refs, durations, per_clip
-
-
-def reference_job(i: int) -> tuple[int, bytes, float]:
-    fp = engine().fingerprint_bytes(_tracks[i].read_bytes())
-    return i, engine().to_bytes(fp), fp.duration_s
 
 
 def query_job(i: int) -> list[dict]:
@@ -118,10 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     tracks = list_tracks(args.corpus, None)
     started = time.time()
-    with Pool(args.workers, initializer=_init, initargs=(tracks, {}, [], args.refs)) as pool:
-        done = pool.map(reference_job, range(len(tracks)))
-    refs = {i: blob for i, blob, _ in done}
-    durations = [d for _, _, d in sorted(done)]
+    refs, durations = our_references(tracks, args.workers)
     print(f"references: {len(refs)} in {time.time() - started:.0f} s", flush=True)
     with Pool(args.workers, initializer=_init, initargs=(tracks, refs, durations, args.refs)) as pool:
         rows = [r for part in pool.imap_unordered(query_job, range(len(tracks))) for r in part]

@@ -110,6 +110,19 @@ def list_tracks(corpus: Path, limit: int | None) -> list[Path]:
     return tracks
 
 
+def _our_reference(path: Path) -> tuple[bytes, float]:
+    fp = engine().fingerprint_bytes(path.read_bytes())
+    return engine().to_bytes(fp), fp.duration_s
+
+
+def our_references(tracks: list[Path], workers: int) -> tuple[dict[int, bytes], list[float]]:
+    """Every track's stored fingerprint (ours alone) by index, and its decoded seconds: the references
+    of the benches that score our engine only."""
+    with Pool(workers) as pool:
+        done = pool.map(_our_reference, tracks)
+    return {i: blob for i, (blob, _) in enumerate(done)}, [duration for _, duration in done]
+
+
 def reference_job(i: int) -> dict:
     path = _tracks[i]
     data = path.read_bytes()
