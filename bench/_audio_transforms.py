@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -31,6 +32,35 @@ def encode(pcm: np.ndarray, args: list[str], fmt: str, filters: str | None = Non
         cmd += ["-af", filters]
     cmd += [*args, "-f", fmt, "-"]
     return subprocess.run(cmd, input=pcm.astype(np.float32).tobytes(), check=True, capture_output=True).stdout
+
+
+def decode(data: bytes) -> np.ndarray:
+    """Mono float32 PCM at RATE of encoded bytes, decoded by the ffmpeg CLI."""
+    cmd = ["ffmpeg", "-v", "error", "-nostdin", "-i", "pipe:0", "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"]
+    out = subprocess.run(cmd, input=data, check=True, capture_output=True).stdout
+    return np.frombuffer(out, dtype=np.float32).copy()
+
+
+@cache
+def codec_delay(args: tuple[str, ...], fmt: str) -> float:
+    """Seconds by which an encoder's output plays its input late. MP3 and AAC prepend priming
+    samples, and a stream written to a pipe carries no LAME tag or edit list that would let a
+    decoder trim them (~25 ms for MP3, ~23 ms for AAC): the clip's first sample sits that far into
+    the file. Found by encoding a seeded noise burst and locating it in the decoded output."""
+    burst = np.random.default_rng(0).standard_normal(RATE // 2).astype(np.float32) * 0.3
+    lead = RATE // 4
+    x = np.concatenate([np.zeros(lead, np.float32), burst, np.zeros(lead, np.float32)])
+    y = decode(encode(x, list(args), fmt))
+    n = 1 << (len(x) + len(y)).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(y, n) * np.conj(np.fft.rfft(x, n)), n)
+    lags = np.arange(-lead, lead)  # circular: negative lags wrap to the end
+    return float(lags[int(np.argmax(corr[lags]))]) / RATE
+
+
+def _coded(x: np.ndarray, args: list[str], fmt: str, lead_s: float = 0.0) -> tuple[bytes, float]:
+    """``x`` encoded, and where its first sample plays in the file: ``lead_s`` (silence put before
+    it) plus the codec's delay."""
+    return encode(x, args, fmt), lead_s + codec_delay(tuple(args), fmt)
 
 
 # Levels are measured, and noise is made, in the audio band (AES17's 20 Hz - 20 kHz; here up to the
@@ -89,7 +119,7 @@ def mix_under(x: np.ndarray, louder: np.ndarray, db_under: float) -> np.ndarray:
 class Transform:
     name: str
     group: str
-    # (clip pcm, seed, unrelated pcm) -> (encoded bytes, source time of clip start)
+    # (clip pcm, seed, unrelated pcm) -> (encoded bytes, where the clip's first sample plays in them)
     make: Callable[[np.ndarray, int, np.ndarray], tuple[bytes, float]]
     # Playback rate of the clip against its source: it lasts clip seconds / speed.
     speed: float = 1.0
@@ -99,8 +129,8 @@ def _wav(x: np.ndarray, filters: str | None = None) -> bytes:
     return encode(x, ["-c:a", "pcm_s16le"], "wav", filters)
 
 
-def _mp3(x: np.ndarray, rate: str) -> bytes:
-    return encode(x, ["-c:a", "libmp3lame", "-b:a", rate], "mp3")
+def _mp3(x: np.ndarray, rate: str, lead_s: float = 0.0) -> tuple[bytes, float]:
+    return _coded(x, ["-c:a", "libmp3lame", "-b:a", rate], "mp3", lead_s)
 
 
 def _pitch_filter(factor: float) -> str:
@@ -123,22 +153,20 @@ def _has_rubberband_filter() -> bool:
 def transforms() -> list[Transform]:
     pad = 2.0
     t: list[Transform] = [
-        Transform("mp3_128k", "re-encode", lambda x, s, u: (_mp3(x, "128k"), 0.0)),
-        Transform("mp3_64k", "re-encode", lambda x, s, u: (_mp3(x, "64k"), 0.0)),
-        Transform("aac_96k", "re-encode",
-                  lambda x, s, u: (encode(x, ["-c:a", "aac", "-b:a", "96k"], "adts"), 0.0)),
-        Transform("opus_48k", "re-encode",
-                  lambda x, s, u: (encode(x, ["-c:a", "libopus", "-b:a", "48k"], "ogg"), 0.0)),
-        Transform("vol_-10dB", "re-encode", lambda x, s, u: (_mp3(x * 10 ** (-10 / 20), "128k"), 0.0)),
-        Transform("vol_+6dB", "re-encode", lambda x, s, u: (_mp3(np.clip(x * 2.0, -1, 1), "128k"), 0.0)),
-        Transform("silence_pad", "re-encode", lambda x, s, u: (
-            _mp3(np.concatenate([np.zeros(int(pad * RATE), np.float32), x, np.zeros(int(pad * RATE), np.float32)]),
-                 "128k"), pad)),
-        Transform("white_10dB", "noise 10 dB", lambda x, s, u: (_mp3(add_noise(x, 10, "white", s), "128k"), 0.0)),
-        Transform("pink_10dB", "noise 10 dB", lambda x, s, u: (_mp3(add_noise(x, 10, "pink", s), "128k"), 0.0)),
-        Transform("white_0dB", "noise 0 dB", lambda x, s, u: (_mp3(add_noise(x, 0, "white", s), "128k"), 0.0)),
-        Transform("pink_0dB", "noise 0 dB", lambda x, s, u: (_mp3(add_noise(x, 0, "pink", s), "128k"), 0.0)),
-        Transform("mixed_under_6dB", "mixed -6 dB", lambda x, s, u: (_mp3(mix_under(x, u, 6), "128k"), 0.0)),
+        Transform("mp3_128k", "re-encode", lambda x, s, u: _mp3(x, "128k")),
+        Transform("mp3_64k", "re-encode", lambda x, s, u: _mp3(x, "64k")),
+        Transform("aac_96k", "re-encode", lambda x, s, u: _coded(x, ["-c:a", "aac", "-b:a", "96k"], "adts")),
+        Transform("opus_48k", "re-encode", lambda x, s, u: _coded(x, ["-c:a", "libopus", "-b:a", "48k"], "ogg")),
+        Transform("vol_-10dB", "re-encode", lambda x, s, u: _mp3(x * 10 ** (-10 / 20), "128k")),
+        Transform("vol_+6dB", "re-encode", lambda x, s, u: _mp3(np.clip(x * 2.0, -1, 1), "128k")),
+        Transform("silence_pad", "re-encode", lambda x, s, u: _mp3(
+            np.concatenate([np.zeros(int(pad * RATE), np.float32), x, np.zeros(int(pad * RATE), np.float32)]),
+            "128k", pad)),
+        Transform("white_10dB", "noise 10 dB", lambda x, s, u: _mp3(add_noise(x, 10, "white", s), "128k")),
+        Transform("pink_10dB", "noise 10 dB", lambda x, s, u: _mp3(add_noise(x, 10, "pink", s), "128k")),
+        Transform("white_0dB", "noise 0 dB", lambda x, s, u: _mp3(add_noise(x, 0, "white", s), "128k")),
+        Transform("pink_0dB", "noise 0 dB", lambda x, s, u: _mp3(add_noise(x, 0, "pink", s), "128k")),
+        Transform("mixed_under_6dB", "mixed -6 dB", lambda x, s, u: _mp3(mix_under(x, u, 6), "128k")),
     ]
     for pct in (-3, 3):
         f = 1 + pct / 100

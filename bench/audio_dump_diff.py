@@ -10,7 +10,8 @@ many (else they are left out and counted). A row differs when its score,
 offset error or extra fields (details, edges) do; those whose offset error moved by more than 1 ms
 (or was found or lost) are counted apart. Time is not compared. Then each run's segment
 edges against the truth, over its recalled clips: how many are off by more than 0.5 s, how many
-end more than 0.1 s early, the mean start and end errors, and the median end error per transform.
+end more than 0.1 s early, the mean start and end errors, and the median end error per transform;
+and how many of those clips it places more than 50 ms off.
 """
 
 from __future__ import annotations
@@ -65,6 +66,15 @@ def _edge_summary(label: str, errors: dict[str, list[tuple[float, float]]]) -> s
             f"  median end error (ms) by transform: {medians}")
 
 
+def _offset_summary(rows: dict[tuple, list[dict]]) -> str:
+    """How far the recalled clips' start offsets are off: the issue's 50 ms, over every transform."""
+    threshold = engine().default_threshold
+    errors = np.array([r["offset_error_s"] for found in rows.values() for r in found
+                       if r["related"] and recalled(r["score"], r["offset_error_s"], threshold)])
+    return (f"  start offsets off by > 50 ms: {int(np.sum(errors > 0.05))} of {len(errors)}; median "
+            f"{1000 * np.median(errors):.0f} ms, largest {1000 * errors.max():.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("before", type=Path)
@@ -94,6 +104,7 @@ def main() -> None:
           "(or found / lost)")
     for label, rows in (("before", before), ("after", after)):
         print(_edge_summary(label, _edge_errors(rows)))
+        print(_offset_summary(rows))
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def track_job(i: int) -> list[dict]:
     louder = load_pcm(str(_tracks[(i + 2) % len(_tracks)]), 0.0, _seconds)
     rows = []
     for tf in (t for t in transforms() if t.name in TRANSFORMS):
-        q, _ = tf.make(pcm, int(rng.integers(2**31)), louder)
+        q, lead = tf.make(pcm, int(rng.integers(2**31)), louder)
         fp = eng.fingerprint_bytes(q)
         row = {"transform": tf.name, "copy_s": _seconds / tf.speed}
         for side, ref in (("own", own), ("other", other)):
@@ -75,7 +75,7 @@ def track_job(i: int) -> list[dict]:
             row[f"{side}_score"] = cmp.similarity
             if side == "own":
                 tempo = cmp.details.get("tempo_ratio", 1.0)
-                errors = [abs(s.target_start - tempo * s.source_start - off) for s in cmp.segments]
+                errors = [abs(s.target_start - tempo * s.source_start - (off - lead)) for s in cmp.segments]
                 best = int(np.argmin(errors)) if errors else None
                 row["error_s"] = errors[best] if errors else None
                 row["span_s"] = cmp.segments[best].source_end - cmp.segments[best].source_start if errors else 0.0

@@ -5,7 +5,9 @@
 Every track of ``corpus/audio`` is a reference. From each, a 5 s and a 10 s clip are cut at seeded
 random positions and transformed (re-encodes, volume, silence padding, white/pink noise, mixing
 under a louder unrelated track, pitch shift with tempo kept, speed and tempo changes). A query
-counts as recalled when the system says "match" and places it within 0.5 s of the true offset.
+counts as recalled when the system says "match" and places it within 0.5 s of the true offset: where
+the clip's first sample plays in the file, after any silence before it and the codec's priming
+(``_audio_transforms.codec_delay``).
 False matches: queries against references of other recordings (``recording``: another version of the
 clip's track or of the track it is mixed under is the same recording). Peers' thresholds are set on those
 very unrelated pairs (the lowest that gives no false match); ours is the engine's fixed 0.80.

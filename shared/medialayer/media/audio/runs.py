@@ -69,8 +69,17 @@ EDGE_CHANGE_Z = 4.0
 # music to z 4.8, and the edge would reach 5 s past where the copy starts.
 BRIDGE_Z = 4.0
 BRIDGE_HALF_Z = 2.0
-# Least-squares refinement of the time scale needs this span of source time (frames; ~4 s).
+# Least-squares refinement of the time scale needs this span of source time (frames; ~4 s), and may
+# move the scale by less than MAX_FIT_SCALE_CHANGE. A line voted off the unit scale (beyond
+# UNIT_SCALE_REACH) comes from a lookup grid 0.025 apart and may sit a whole step from the true
+# scale when a lookup settles at once; there, a 5 s clip sped up 5 % keeps inliers over ~3.5 s only,
+# so SCALED_FIT_SPAN_FRAMES (~3.2 s) suffices. With 4 s and 0.02 for every line, four such clips of
+# the audio bench kept a scale of 1.025-1.035 and a start 40-93 ms off; 3.2 s for unit-scale lines
+# too fitted noise into 20 clips under 0 dB noise or a mix (docs/benchmarks.md, "Audio match").
 MIN_FIT_SPAN_FRAMES = 125
+SCALED_FIT_SPAN_FRAMES = 100
+UNIT_SCALE_REACH = 0.0125
+MAX_FIT_SCALE_CHANGE = 0.03
 
 
 @dataclass(frozen=True)
@@ -86,9 +95,10 @@ class AlignedRun:
 
 def fit_line(tq: np.ndarray, tt: np.ndarray, scale: float, offset: float) -> tuple[float, float]:
     """Least-squares slope and intercept when the inliers span enough time; else keep the slope."""
-    if len(tq) >= 8 and float(np.ptp(tq)) >= MIN_FIT_SPAN_FRAMES:
+    span = MIN_FIT_SPAN_FRAMES if abs(scale - 1.0) <= UNIT_SCALE_REACH else SCALED_FIT_SPAN_FRAMES
+    if len(tq) >= 8 and float(np.ptp(tq)) >= span:
         slope, intercept = np.polyfit(tq, tt, 1)
-        if abs(slope - scale) < 0.02:
+        if abs(slope - scale) < MAX_FIT_SCALE_CHANGE:
             return float(slope), float(intercept)
     return scale, float(np.mean(tt - scale * tq)) if len(tq) else offset
 
