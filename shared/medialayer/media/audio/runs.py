@@ -75,7 +75,7 @@ BRIDGE_HALF_Z = 2.0
 # scale when a lookup settles at once; there, a 5 s clip sped up 5 % keeps inliers over ~3.5 s only,
 # so SCALED_FIT_SPAN_FRAMES (~3.2 s) suffices. With 4 s and 0.02 for every line, four such clips of
 # the audio bench kept a scale of 1.025-1.035 and a start 40-93 ms off; 3.2 s for unit-scale lines
-# too fitted noise into 20 clips under 0 dB noise or a mix (docs/benchmarks.md, "Audio match").
+# too fitted noise into lines of clips under 0 dB noise or a mix (docs/benchmarks.md, "Audio match").
 MIN_FIT_SPAN_FRAMES = 125
 SCALED_FIT_SPAN_FRAMES = 100
 UNIT_SCALE_REACH = 0.0125
