@@ -67,10 +67,12 @@ def _edge_summary(label: str, errors: dict[str, list[tuple[float, float]]]) -> s
 
 
 def _offset_summary(rows: dict[tuple, list[dict]]) -> str:
-    """How far the recalled clips' start offsets are off: the issue's 50 ms, over every transform."""
+    """How many recalled clips start more than 50 ms off (over every transform), the median and the largest."""
     threshold = engine().default_threshold
     errors = np.array([r["offset_error_s"] for found in rows.values() for r in found
                        if r["related"] and recalled(r["score"], r["offset_error_s"], threshold)])
+    if not len(errors):
+        return "  start offsets: no recalled clip"
     return (f"  start offsets off by > 50 ms: {int(np.sum(errors > 0.05))} of {len(errors)}; median "
             f"{1000 * np.median(errors):.0f} ms, largest {1000 * errors.max():.0f} ms")
 

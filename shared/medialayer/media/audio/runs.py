@@ -78,6 +78,7 @@ BRIDGE_HALF_Z = 2.0
 # too fitted noise into lines of clips under 0 dB noise or a mix (docs/benchmarks.md, "Audio match").
 MIN_FIT_SPAN_FRAMES = 125
 SCALED_FIT_SPAN_FRAMES = 100
+# Half a step of the lookup grid (alignment.LOOKUP_SCALES): past the unit lookup's own vote scales.
 UNIT_SCALE_REACH = 0.0125
 MAX_FIT_SCALE_CHANGE = 0.03
 
