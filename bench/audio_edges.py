@@ -29,23 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _audio_transforms import RATE, load_pcm, transforms
 from _docs import write_section
-from audio_match import engine, list_tracks, our_references, recording
+from audio_match import engine, init_ours, list_tracks, our_references, ours, recording
 
 TRANSFORMS = ("mp3_128k", "pink_10dB", "white_0dB", "pink_0dB", "mixed_under_6dB")
 CLIP_S = 10.0
 SPLIT_S = (3.0, 7.0)
 TOLERANCE_S = 0.5
 THRESHOLD = 0.80
-
-_tracks: list[Path] = []
-_refs: dict[int, bytes] = {}
-_durations: list[float] = []
-
-
-def _init(tracks: list[Path], refs: dict[int, bytes], durations: list[float]) -> None:
-    global _tracks, _refs, _durations
-    _tracks, _refs, _durations = tracks, refs, durations
-
 
 def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) + 1e-9
@@ -54,9 +44,9 @@ def _rms(x: np.ndarray) -> float:
 def _other(rng: np.random.Generator, i: int, not_these: set[str]) -> tuple[int, float]:
     """Another recording long enough for a clip, and a seeded position in it."""
     while True:
-        j = int(rng.integers(len(_tracks)))
-        if recording(_tracks[j]) not in not_these and _durations[j] >= CLIP_S + 1:
-            return j, float(rng.uniform(0, _durations[j] - CLIP_S))
+        j = int(rng.integers(len(ours().tracks)))
+        if recording(ours().tracks[j]) not in not_these and ours().durations[j] >= CLIP_S + 1:
+            return j, float(rng.uniform(0, ours().durations[j] - CLIP_S))
 
 
 def partial_clip(track: np.ndarray, other: np.ndarray, split_s: float, copy_first: bool) -> np.ndarray:
@@ -70,19 +60,20 @@ def partial_clip(track: np.ndarray, other: np.ndarray, split_s: float, copy_firs
 
 def track_job(i: int) -> list[dict]:
     """Track ``i``'s two partial clips under every transform, compared with the track."""
-    if _durations[i] < CLIP_S + 1:
+    tracks, durations = ours().tracks, ours().durations
+    if durations[i] < CLIP_S + 1:
         return []
     rng = np.random.default_rng(3000 + i)
-    target = engine().from_bytes(_refs[i])
+    target = engine().from_bytes(ours().blobs[i])
     rows = []
     for copy_first in (True, False):
-        off = float(rng.uniform(0, _durations[i] - CLIP_S))
+        off = float(rng.uniform(0, durations[i] - CLIP_S))
         split = float(rng.uniform(*SPLIT_S))
-        j, j_off = _other(rng, i, {recording(_tracks[i])})
-        k, k_off = _other(rng, i, {recording(_tracks[i]), recording(_tracks[j])})
-        track = load_pcm(str(_tracks[i]), off, CLIP_S)
-        clip = partial_clip(track, load_pcm(str(_tracks[j]), j_off, CLIP_S), split, copy_first)
-        louder = load_pcm(str(_tracks[k]), k_off, CLIP_S)
+        j, j_off = _other(rng, i, {recording(tracks[i])})
+        k, k_off = _other(rng, i, {recording(tracks[i]), recording(tracks[j])})
+        track = load_pcm(str(tracks[i]), off, CLIP_S)
+        clip = partial_clip(track, load_pcm(str(tracks[j]), j_off, CLIP_S), split, copy_first)
+        louder = load_pcm(str(tracks[k]), k_off, CLIP_S)
         for tf in (t for t in transforms() if t.name in TRANSFORMS):
             data, pad = tf.make(clip, int(rng.integers(2**31)), louder)
             cmp = engine().compare(engine().fingerprint_bytes(data), target)
@@ -153,7 +144,7 @@ def main() -> None:
     args = parser.parse_args()
     tracks = list_tracks(args.corpus, args.limit)
     refs, durations = our_references(tracks, args.workers)
-    with Pool(args.workers, initializer=_init, initargs=(tracks, refs, durations)) as pool:
+    with Pool(args.workers, initializer=init_ours, initargs=(tracks, refs, durations)) as pool:
         rows = [r for part in pool.imap_unordered(track_job, range(len(tracks))) for r in part]
     if args.dump:
         np.save(args.dump, np.array(rows, dtype=object), allow_pickle=True)

@@ -27,7 +27,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from audio_match import FALSE_PAIR_TRANSFORMS, engine, heard, list_tracks, our_references, queries, recording
+from audio_match import (
+    FALSE_PAIR_TRANSFORMS,
+    engine,
+    heard,
+    init_ours,
+    list_tracks,
+    our_references,
+    ours,
+    queries,
+    recording,
+)
 
 from medialayer.media.audio.calibration import (
     CHANGE_Z_AT_OPERATING_POINT,
@@ -51,16 +61,6 @@ ALL_THREE_FLOOR = 2.0
 KINDS = {"peak count": Z_KNOTS[2], "presence": Z_KNOTS[2], "changes": CHANGE_Z_AT_OPERATING_POINT,
          "joint (peaks, changes)": JOINT_Z_AT_OPERATING_POINT, "engine's scan evidence": Z_KNOTS[2],
          "all three": None}
-
-_tracks: list[Path] = []
-_refs: dict[int, bytes] = {}
-_durations: list[float] = []
-
-
-def _init(tracks: list[Path], refs: dict[int, bytes], durations: list[float]) -> None:
-    global _tracks, _refs, _durations
-    _tracks, _refs, _durations = tracks, refs, durations
-
 
 def kinds_by_offset(source: AudioFingerprint, target: AudioFingerprint) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """``(offsets, z of each kind)`` at every whole-frame offset of the peak count's scan; a scan that
@@ -89,11 +89,11 @@ def query_job(i: int) -> list[dict]:
 
     def target(j: int) -> AudioFingerprint:
         if j not in targets:
-            targets[j] = engine().from_bytes(_refs[j])
+            targets[j] = engine().from_bytes(ours().blobs[j])
         return targets[j]
 
-    rows = []
-    for query in queries(_tracks, i, _durations):
+    rows, tracks = [], ours().tracks
+    for query in queries(tracks, i, ours().durations):
         name = query.transform.name
         if name not in NOISY and name not in FALSE_PAIR_TRANSFORMS:
             continue
@@ -103,12 +103,12 @@ def query_job(i: int) -> list[dict]:
             offsets, kinds = kinds_by_offset(fp, target(i))
             near = np.abs(offsets - (query.offset_s - pad) / FRAME_SECONDS) <= TRUTH_FRAMES
             rows.append({"related": True, "transform": name, "z": {k: _highest(v[near]) for k, v in kinds.items()}})
-        held = heard(_tracks, query.track, query.mix_track)
+        held = heard(tracks, query.track, query.mix_track)
         for j in query.false_refs:
-            if recording(_tracks[j]) not in held:
+            if recording(tracks[j]) not in held:
                 _, kinds = kinds_by_offset(fp, target(j))
-                rows.append({"related": False, "transform": name, "clip_s": query.clip_s, "query": _tracks[i].name,
-                             "ref": _tracks[j].name, "z": {k: _highest(v) for k, v in kinds.items()}})
+                rows.append({"related": False, "transform": name, "clip_s": query.clip_s, "query": tracks[i].name,
+                             "ref": tracks[j].name, "z": {k: _highest(v) for k, v in kinds.items()}})
     return rows
 
 
@@ -147,7 +147,7 @@ def main() -> None:
     started = time.time()
     refs, durations = our_references(tracks, args.workers)
     print(f"references: {len(refs)} in {time.time() - started:.0f} s", flush=True)
-    with Pool(args.workers, initializer=_init, initargs=(tracks, refs, durations)) as pool:
+    with Pool(args.workers, initializer=init_ours, initargs=(tracks, refs, durations)) as pool:
         rows = [r for part in pool.imap_unordered(query_job, range(len(tracks))) for r in part]
     print(summarise(rows))
 

@@ -125,6 +125,29 @@ def our_references(tracks: list[Path], workers: int) -> tuple[dict[int, bytes], 
     return {i: blob for i, (blob, _) in enumerate(done)}, [duration for _, duration in done]
 
 
+@dataclass(frozen=True)
+class OurReferences:
+    """What a pool worker of a bench that scores our engine only reads: the tracks, their stored
+    fingerprints by index and their decoded seconds (``our_references``)."""
+
+    tracks: list[Path]
+    blobs: dict[int, bytes]
+    durations: list[float]
+
+
+_our = OurReferences([], {}, [])
+
+
+def init_ours(tracks: list[Path], blobs: dict[int, bytes], durations: list[float]) -> None:
+    """A pool initializer: this worker's ``ours()``."""
+    global _our
+    _our = OurReferences(tracks, blobs, durations)
+
+
+def ours() -> OurReferences:
+    return _our
+
+
 def reference_job(i: int) -> dict:
     path = _tracks[i]
     data = path.read_bytes()
