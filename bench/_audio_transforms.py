@@ -75,7 +75,7 @@ def _audio_band(x: np.ndarray) -> np.ndarray:
     return np.fft.irfft(spec, len(x))
 
 
-def _rms(x: np.ndarray) -> float:
+def loudness(x: np.ndarray) -> float:
     # Loudness of the audible part: quiet intros would otherwise make "10 dB SNR" far noisier.
     x = _audio_band(x)
     frames = x[: len(x) // 1024 * 1024].reshape(-1, 1024)
@@ -97,7 +97,7 @@ def _noise(n: int, colour: str, rng: np.random.Generator) -> np.ndarray:
 def noise_for(x: np.ndarray, snr_db: float, colour: str, seed: int) -> np.ndarray:
     """The noise ``add_noise`` adds to ``x``: ``snr_db`` below its level, both in the audio band."""
     noise = _noise(len(x), colour, np.random.default_rng(seed))
-    return noise * (_rms(x) / (np.sqrt(np.mean(noise**2)) + 1e-12) / 10 ** (snr_db / 20))
+    return noise * (loudness(x) / (np.sqrt(np.mean(noise**2)) + 1e-12) / 10 ** (snr_db / 20))
 
 
 def add_noise(x: np.ndarray, snr_db: float, colour: str, seed: int) -> np.ndarray:
@@ -111,7 +111,7 @@ def _limit(x: np.ndarray) -> np.ndarray:
 
 def mix_under(x: np.ndarray, louder: np.ndarray, db_under: float) -> np.ndarray:
     louder = np.resize(louder, len(x))
-    gain = _rms(louder) / _rms(x) / 10 ** (db_under / 20)
+    gain = loudness(louder) / loudness(x) / 10 ** (db_under / 20)
     return _limit(x * gain + louder)
 
 

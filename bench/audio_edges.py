@@ -1,16 +1,17 @@
 """Segment edges of partial copies: clips whose one part is the track and the rest other music.
 
-    python bench/audio_edges.py --corpus CORPUS [--workers 2] [--write-docs]
+    python bench/audio_edges.py --corpus CORPUS [--limit N] [--workers 2] [--dump PATH] [--write-docs]
 
 The match bench's clips are the track from end to end, so its edges only say whether a segment
 reaches the clip's ends. Here each track gives two 10 s clips at seeded positions: in one the track
 plays up to a split point 3-7 s in and another recording takes over, in the other the other
-recording plays first. The other recording's part is brought to the track part's level, so the
-split is no fade the engine could hear, and each clip is then transformed as the match bench does
-(re-encoded, under noise, mixed under a louder third track). Each clip is compared with its track.
-Recalled: "match" within 0.5 s of the true offset. Of the recalled clips: the split edge (where the
-copy gives way) and the clip's own edge within 0.5 s of the truth, and segments that run more than
-0.5 s into the other recording or stop more than 0.5 s short of the split.
+recording plays first. The other recording's part is brought to the track part's loudness (measured
+as the noise and mixes measure it), so the split is no fade the engine could hear, and each clip is
+then transformed as the match bench does (re-encoded, under noise, mixed under a louder third
+track). Each clip is compared with its track. Recalled: "match" within 0.5 s of the true offset.
+Of the recalled clips: the split edge (where the copy gives way) and the clip's own edge within
+0.5 s of the truth, and segments that run more than 0.5 s into the other recording or stop more
+than 0.5 s short of the split.
 """
 
 from __future__ import annotations
@@ -27,18 +28,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _audio_transforms import RATE, load_pcm, transforms
+from _audio_transforms import RATE, load_pcm, loudness, transforms
 from _docs import write_section
-from audio_match import engine, init_ours, list_tracks, our_references, ours, recording
+from audio_match import OFFSET_TOLERANCE_S, engine, init_ours, list_tracks, our_references, ours, recalled, recording
 
 TRANSFORMS = ("mp3_128k", "pink_10dB", "white_0dB", "pink_0dB", "mixed_under_6dB")
 CLIP_S = 10.0
 SPLIT_S = (3.0, 7.0)
-TOLERANCE_S = 0.5
+TOLERANCE_S = OFFSET_TOLERANCE_S
 THRESHOLD = 0.80
-
-def _rms(x: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) + 1e-9
 
 
 def _other(rng: np.random.Generator, i: int, not_these: set[str]) -> tuple[int, float]:
@@ -54,7 +52,7 @@ def partial_clip(track: np.ndarray, other: np.ndarray, split_s: float, copy_firs
     level of ``track``'s."""
     cut = int(split_s * RATE)
     own, foreign = (track[:cut], other[cut:]) if copy_first else (track[cut:], other[:cut])
-    foreign = foreign * (_rms(own) / _rms(foreign))
+    foreign = foreign * (loudness(own) / loudness(foreign))
     return np.concatenate([own, foreign] if copy_first else [foreign, own]).astype(np.float32)
 
 
@@ -84,10 +82,6 @@ def track_job(i: int) -> list[dict]:
                          "offset_error_s": min(errors) if errors else None, "truth": truth,
                          "edges": None if best is None else (best.source_start, best.source_end)})
     return rows
-
-
-def _recalled(r: dict) -> bool:
-    return r["score"] >= THRESHOLD and r["offset_error_s"] is not None and r["offset_error_s"] <= TOLERANCE_S
 
 
 def split_error(r: dict) -> float:
@@ -121,7 +115,7 @@ def summarise(rows: list[dict], tracks: int) -> str:
     ]
     for name in TRANSFORMS:
         rs = by.get(name, [])
-        hit = [r for r in rs if _recalled(r) and r["edges"] is not None]
+        hit = [r for r in rs if recalled(r["score"], r["offset_error_s"], THRESHOLD) and r["edges"] is not None]
         if not rs:
             continue
         split = np.array([split_error(r) for r in hit])
