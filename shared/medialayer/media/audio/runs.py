@@ -25,6 +25,12 @@ from medialayer.media.audio.voting import ByOffset, Candidate, Matches, PeelVote
 INLIER_FRAMES = 1.5
 # A run continues across gaps in matches up to this long (frames; ~4 s of masking or silence).
 MAX_GAP_FRAMES = 125
+# But a run's first or last few matches (fewer than MIN_LINE_VOTES) beyond a gap its own rate of
+# votes makes unlikely (where GAP_EXPECTED_VOTES would fall, and at least MIN_GAP_FRAMES, ~0.5 s)
+# are chance on its line, not the copy: a clip that gives way to other music kept its segment going
+# seconds into that music (bench/audio_edges.py).
+MIN_GAP_FRAMES = 16
+GAP_EXPECTED_VOTES = 5.0
 # Up to this many offset lines are peeled; each must hold MIN_LINE_VOTES votes.
 MAX_LINES = 16
 MIN_LINE_VOTES = 6
@@ -34,16 +40,20 @@ MIN_RUN_Z = 5.0
 # A frame's analysis window reaches this many frames past its start: where a run's audio ends.
 WINDOW_FRAMES = N_FFT / HOP
 # A run's edge reaches out to the source's first or last peak (within the target) when no more than
-# this much audio (frames; the ~4 s of MAX_GAP_FRAMES) separates them and no run beside it claims
-# that audio: noise thins matches most near a clip's edges (docs/benchmarks.md: segment edges, 0.94
-# before). Beyond that peak the source is silent: the edge goes on to the source's own start or end
-# only where the target is silent there too: a track's quiet opening or ending is part of the
-# overlap, a clip's padding with silence against music is not. Past the source's last peak the
-# target may keep a fading note's peaks the copy lost for RELEASE_MARGIN_FRAMES (~0.5 s). Before
-# its first peak a note starts at once, so only a peak whose window already reaches that sound
-# (ONSET_MARGIN_FRAMES) is excused: 0.5 s there let a clip's leading silence align with a track's
-# music just before the clip (docs/benchmarks.md, "Audio match": segment edges).
+# this much audio (frames; the ~4 s of MAX_GAP_FRAMES) separates them, the run's own rate of votes
+# makes such a gap likely (gap_limit) or the source's peaks there agree with its line (EDGE_PEAK_Z:
+# one known line, not a search), and no run beside it claims that audio: noise thins matches most
+# near a clip's edges (docs/benchmarks.md: segment edges, 0.94 before), and where a copy gives way
+# to other music the matches stop (bench/audio_edges.py). Beyond that peak the source is silent:
+# the edge goes on to the source's own start or end only where the target is silent there too: a
+# track's quiet opening or ending is part of the overlap, a clip's padding with silence against
+# music is not. Past the source's last peak the target may keep a fading note's peaks the copy lost
+# for RELEASE_MARGIN_FRAMES (~0.5 s). Before its first peak a note starts at once, so only a peak
+# whose window already reaches that sound (ONSET_MARGIN_FRAMES) is excused: 0.5 s there let a
+# clip's leading silence align with a track's music just before the clip (docs/benchmarks.md,
+# "Audio match": segment edges).
 EDGE_GAP_FRAMES = MAX_GAP_FRAMES
+EDGE_PEAK_Z = 2.5
 RELEASE_MARGIN_FRAMES = 16.0
 ONSET_MARGIN_FRAMES = WINDOW_FRAMES
 # Only runs with at least this fraction of a run's votes keep its edge from reaching out: a chance
@@ -116,8 +126,34 @@ def _silent(fp: AudioFingerprint, lo: float, hi: float) -> bool:
     return hi < lo or bool(np.searchsorted(fp.frames, hi, side="right") == np.searchsorted(fp.frames, lo, side="left"))
 
 
+def gap_limit(votes: int, span_frames: float) -> float:
+    """The longest gap (frames) in matches that a run of ``votes`` over ``span_frames`` makes likely."""
+    rate = max(votes - 1, 1) / max(span_frames, 1.0)
+    return float(np.clip(GAP_EXPECTED_VOTES / rate, MIN_GAP_FRAMES, MAX_GAP_FRAMES))
+
+
+def _trimmed(run: np.ndarray, tq: np.ndarray) -> np.ndarray:
+    """``run`` (indices of one run's matches, in source order) without the few matches at either end
+    that lie beyond a gap its rate makes unlikely (gap_limit)."""
+    anchors = np.unique(tq[run])
+    cuts = np.nonzero(np.diff(anchors) > gap_limit(len(anchors), float(np.ptp(anchors))))[0] + 1
+    pieces = np.split(anchors, cuts)
+    while len(pieces) > 1 and len(pieces[0]) < MIN_LINE_VOTES:
+        pieces.pop(0)
+    while len(pieces) > 1 and len(pieces[-1]) < MIN_LINE_VOTES:
+        pieces.pop()
+    return run[(tq[run] >= pieces[0][0]) & (tq[run] <= pieces[-1][-1])]
+
+
+def _reaches(source: AudioFingerprint, target: AudioFingerprint, line: tuple[float, float], band_shift: float,
+             likely: float, a: float, b: float) -> bool:
+    """Whether a run's edge on ``line`` reaches across source frames ``a`` to ``b``: a gap its rate
+    makes ``likely``, or one where the source's peaks agree with the line (EDGE_PEAK_Z)."""
+    return b - a <= likely or peak_overlap_zs(source, target, *line, band_shift, [(a, b)])[0][0] >= EDGE_PEAK_Z
+
+
 def extend_edges(runs: list[tuple[float, float, float, float, int]], source: AudioFingerprint,
-                  target: AudioFingerprint, source_end: float) -> list[AlignedRun]:
+                  target: AudioFingerprint, source_end: float, band_shift: float = 0.0) -> list[AlignedRun]:
     """Runs ``(s0, s1, slope, intercept, votes)`` in frames, edges extended (EDGE_GAP_FRAMES), in seconds."""
     s_first = float(source.frames[0]) if len(source) else 0.0
     s_last = min(float(source.frames[-1]) + WINDOW_FRAMES, source_end) if len(source) else source_end
@@ -127,11 +163,14 @@ def extend_edges(runs: list[tuple[float, float, float, float, int]], source: Aud
     for k, (s0, s1, slope, intercept, votes) in enumerate(runs):
         others = [r for j, r in enumerate(runs)
                   if j != k and r[4] >= EDGE_BLOCK_VOTES * votes and _beside(r, s0, s1)]
+        reaches = partial(_reaches, source, target, (slope, intercept), band_shift, gap_limit(votes, s1 - s0))
         lo = max(s_first, -intercept / slope)
-        if lo < s0 and s0 - lo <= EDGE_GAP_FRAMES and not any(o[1] > lo and o[0] < s0 for o in others):
+        if (lo < s0 and s0 - lo <= EDGE_GAP_FRAMES and not any(o[1] > lo and o[0] < s0 for o in others)
+                and reaches(lo, s0)):
             s0 = lo
         hi = min(s_last, (t_last - intercept) / slope)
-        if hi > s1 and hi - s1 <= EDGE_GAP_FRAMES and not any(o[0] < hi and o[1] > s1 for o in others):
+        if (hi > s1 and hi - s1 <= EDGE_GAP_FRAMES and not any(o[0] < hi and o[1] > s1 for o in others)
+                and reaches(s1, hi)):
             s1 = hi
 
         def mapped(s: float, slope: float = slope, intercept: float = intercept) -> float:
@@ -160,6 +199,7 @@ def peel_runs(m: Matches, scale: float, source: AudioFingerprint, target: AudioF
     live = ByOffset(tq, tt, scale)
     votes_of = PeelVotes(live.off, tq)
     first_line: tuple[float, float] | None = None
+    band_shift = 0.0  # the first line's, for its peaks' checks (all lines share one lookup's shift)
     for _ in range(MAX_LINES):
         if live.n_live < MIN_LINE_VOTES:
             break
@@ -176,9 +216,10 @@ def peel_runs(m: Matches, scale: float, source: AudioFingerprint, target: AudioF
             slope, intercept = fit_line(tq[inl], tt[inl], slope, intercept)
             if first_line is None:
                 first_line = (slope, intercept)
+                band_shift = float(np.median(m.ft[inl] - m.fq[inl]))
             order = inl[stable_argsort(tq[inl].astype(np.int64))]  # whole frames
             cuts = np.nonzero(np.diff(tq[order]) > MAX_GAP_FRAMES)[0] + 1
-            for run in np.split(order, cuts):
+            for run in (_trimmed(run, tq) for run in np.split(order, cuts)):
                 # Distinct source anchor frames, as in best_offset (the run's are in order).
                 votes = 1 + int(np.count_nonzero(np.diff(tq[run])))
                 if votes < MIN_LINE_VOTES:
@@ -189,7 +230,7 @@ def peel_runs(m: Matches, scale: float, source: AudioFingerprint, target: AudioF
         live.drop(peeled)
         votes_of.drop(peeled)
     slope, intercept = first_line if first_line else (scale, 0.0)
-    traced = extend_edges(runs, source, target, source_end)
+    traced = extend_edges(runs, source, target, source_end, band_shift)
     return [replace(run, line=r[2:4]) for run, r in zip(traced, runs, strict=True)], slope, intercept
 
 
