@@ -12,7 +12,6 @@ import pytest
 from medialayer.media.audio.calibration import CHANGE_Z_AT_OPERATING_POINT
 from medialayer.media.audio.changes import _transform, correlations, part_z, scan_changes
 from medialayer.media.audio.fingerprint import AudioFingerprint
-from medialayer.media.audio.runs import AlignedRun, edges_by_changes
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from tests.unit._audio_fixtures import RATE, encode, synth_music
 from tests.unit.test_audio_match import ENGINE, clip_fp, track_fp, track_pcm
@@ -112,22 +111,6 @@ def test_a_loop_under_a_louder_track_reports_every_occurrence() -> None:
     assert cmp.similarity >= 0.8
     starts = sorted(s.target_start - s.source_start for s in cmp.segments if s.score >= 0.8)
     assert np.allclose(starts, [6.0, 20.0, 34.0], atol=0.05)
-
-
-def test_a_partly_traced_run_reaches_where_the_changes_confirm_its_line_and_no_further() -> None:
-    start, seconds, traced_s = 20.0, 10.0, 3.0
-    line = (1.0, start / FRAME_SECONDS)
-    run = AlignedRun(source_start=0.0, source_end=traced_s, target_start=start, target_end=start + traced_s,
-                     votes=8, z=9.0, line=line)
-    whole = track_pcm()[int(start * RATE) : int((start + seconds) * RATE)].copy()
-    # The same clip with all but its traced part replaced by other music: the line ends there.
-    spliced = whole.copy()
-    spliced[int(traced_s * RATE) :] = synth_music(seconds - traced_s, seed=5, tempo_bpm=113)
-    reached = edges_by_changes(run, ENGINE.fingerprint_bytes(encode(whole, "mp3")), track_fp())
-    kept = edges_by_changes(run, ENGINE.fingerprint_bytes(encode(spliced, "mp3")), track_fp())
-    assert reached.source_start == 0.0 and reached.source_end >= seconds - 0.5
-    assert reached.target_end - reached.source_end == pytest.approx(start)
-    assert kept == run
 
 
 def test_under_steady_noise_the_changes_weighted_above_its_floor_find_the_line() -> None:

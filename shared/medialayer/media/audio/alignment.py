@@ -8,6 +8,8 @@ off one offset line at a time, so repeated or re-ordered content yields one segm
 including the best offsets of a scan over every offset for clips that no lookup voted for
 confidently, of the target's peaks read on a fresh clip's spectrogram (``presence``), and of the
 clip's dense band-energy changes (``changes``) scanned the same way, and of peaks and changes together.
+A clip's segments on lines that keep pitch and tempo take their edges from both, block by block
+(``line_blocks``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from medialayer.media.audio.calibration import Z_KNOTS, evidence_z, joint_z
-from medialayer.media.audio.changes import OffsetScan, Transforms, scan_fingerprints
+from medialayer.media.audio.changes import OffsetScan, scan_fingerprints
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.landmarks import HashIndex, Landmarks, build_index, build_landmarks, hash_landmarks, join
+from medialayer.media.audio.line_blocks import placed
 from medialayer.media.audio.presence import scan_presence
 from medialayer.media.audio.runs import (
     INLIER_FRAMES,
@@ -27,7 +30,6 @@ from medialayer.media.audio.runs import (
     MIN_RUN_Z,
     AlignedRun,
     bridged,
-    edges_by_changes,
     peel_runs,
     same_line,
     verified_runs,
@@ -155,6 +157,18 @@ def _without_traced_runs(result: Alignment, votes: int, z: float, line: Candidat
     return result
 
 
+def _verified_runs(source: AudioFingerprint, target: AudioFingerprint,
+                   verified: list[tuple[float, float, float, Candidate]], clip: bool) -> list[AlignedRun]:
+    """``runs.verified_runs``, those of a ``clip``'s lines that keep pitch and tempo shrunk to where
+    their blocks place them (``line_blocks``) instead of spanning their whole overlap."""
+    runs = verified_runs(source, target, verified)
+    if not clip:
+        return runs
+    shifts = {(c[3], c[4]): c[1] for *_, c in verified}
+    return [placed(run, source, target, traced=False) if _unshifted(shifts[run.line], run.line[0]) else run
+            for run in runs]
+
+
 @dataclass
 class _Search:
     """The grid search's outcome."""
@@ -230,12 +244,11 @@ class _Scans:
         return max(peak_z, self.presence.z_at(intercept))
 
 
-def _scan_clip(source: AudioFingerprint, target: AudioFingerprint, search: _Search, to_verify: list[Candidate],
-               transforms: Transforms) -> _Scans | None:
+def _scan_clip(source: AudioFingerprint, target: AudioFingerprint, search: _Search,
+               to_verify: list[Candidate]) -> _Scans | None:
     """For a clip no lookup voted for confidently: add to ``to_verify`` the best offsets of the
     peaks (counted, and read on the clip's spectrogram: ``presence``), of the changes and of both
-    together, each scanned over every offset. Returns the scans; ``transforms`` keeps the target's
-    changes, for the scans of the clip's parts (edges)."""
+    together, each scanned over every offset. Returns the scans."""
     if float(source.frames[-1]) > SCAN_MAX_FRAMES or search.candidates[0][0] * search.stride >= CONFIDENT_VOTES:
         return None
     offsets, peak_z = offset_z(source, target)
@@ -244,7 +257,7 @@ def _scan_clip(source: AudioFingerprint, target: AudioFingerprint, search: _Sear
     if presence is not None:
         scans.append(presence.best(SCAN_CANDIDATES))
         peak_z = np.maximum(peak_z, presence.z_near(offsets))
-    changes = scan_fingerprints(source, target, transforms=transforms)
+    changes = scan_fingerprints(source, target)
     if changes is not None:
         scans += [changes.best(SCAN_CANDIDATES),
                   top_offsets(offsets, joint_z(peak_z, changes.z_near(offsets)), SCAN_CANDIDATES)]
@@ -254,7 +267,7 @@ def _scan_clip(source: AudioFingerprint, target: AudioFingerprint, search: _Sear
 
 
 def _clip_runs(result: Alignment, z: float, shift: float, line: tuple[float, float], source: AudioFingerprint,
-               target: AudioFingerprint, scans: _Scans, transforms: Transforms,
+               target: AudioFingerprint, scans: _Scans,
                verified: list[tuple[float, float, float, Candidate]]) -> list[AlignedRun]:
     """A clip's traced runs, each with its own line's evidence (a clip's peaks cost little to check)
     and edges the changes confirm, plus the verified lines that match on their own but kept too few
@@ -269,9 +282,8 @@ def _clip_runs(result: Alignment, z: float, shift: float, line: tuple[float, flo
             own[run.line] = evidence_z(scans.peak_z(peak_z, shift, *run.line),
                                        max(0.0, change_z))
     runs = [replace(run, z=max(own[run.line], z) if run.line == line else own[run.line]) for run in result.runs]
-    runs = [edges_by_changes(run, source, target, transforms) if _unshifted(shift, run.line[0]) else run
-            for run in runs]
-    return runs + [v for v in verified_runs(source, target, verified)
+    runs = [placed(run, source, target, traced=True) if _unshifted(shift, run.line[0]) else run for run in runs]
+    return runs + [v for v in _verified_runs(source, target, verified, clip=True)
                    if v.z >= Z_KNOTS[2] and not any(same_line(v, run) for run in runs)]
 
 
@@ -304,9 +316,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     span = (len(source.frames) and float(source.frames[-1])) + (len(target.frames) and float(target.frames[-1])) + 1
     result.chance_votes = 3.0 * search.total_matches * stride / max(result.lookups, 1) / span
     to_verify = _lines_to_verify(search)
-    # The target's changes transformed for the clip's scan, kept for its parts' scans (edges).
-    transforms: Transforms = {}
-    scans = _scan_clip(source, target, search, to_verify, transforms)
+    scans = _scan_clip(source, target, search, to_verify)
 
     def evidence(c: Candidate) -> tuple[float, float, float]:
         """(evidence on the peak z's scale, the changes' own z, the peaks' own z) of a line."""
@@ -330,11 +340,11 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     # votes stay the sample's: scaled up by the stride, a chance line's would read as a match.
     untraced = stride > 1 and not search.settled and z < MIN_RUN_Z
     if votes * stride < MIN_LINE_VOTES or switched or untraced:
-        return _without_traced_runs(result, votes, z, zc, verified_runs(source, target, verified))
+        return _without_traced_runs(result, votes, z, zc, _verified_runs(source, target, verified, scans is not None))
     matches = _lookup_around(source, target, shift, lookup_scale)
     runs, slope, intercept = peel_runs(matches, vote_scale, source, target, source.duration_s / FRAME_SECONDS)
     if not runs:
-        return _without_traced_runs(result, votes, z, zc, verified_runs(source, target, verified))
+        return _without_traced_runs(result, votes, z, zc, _verified_runs(source, target, verified, scans is not None))
     inl = np.abs(matches.tt - slope * matches.tq - intercept) <= INLIER_FRAMES
     # Off-line matches of the three merged lookups, per lookup, per 3-frame window.
     result.chance_votes = float(np.count_nonzero(~inl)) / span
@@ -346,7 +356,7 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     line_z = peak_overlap_z(source, target, slope, intercept, result.band_shift)[0]
     result.overlap_z, peak_z = max(z, line_z), max(peak_z, line_z)
     if scans is not None:
-        result.runs = _clip_runs(result, z, shift, (slope, intercept), source, target, scans, transforms, verified)
+        result.runs = _clip_runs(result, z, shift, (slope, intercept), source, target, scans, verified)
     else:
         result.runs = _long_runs(result, peak_z, shift, (slope, intercept), source, target)
     return result

@@ -50,7 +50,7 @@ def source_map(fp: AudioFingerprint) -> np.ndarray | None:
     return cached
 
 
-def _target_map(fp: AudioFingerprint) -> np.ndarray:
+def target_map(fp: AudioFingerprint) -> np.ndarray:
     """``(frames, bands)`` float32 over ``fp``'s length, with each of its peaks shared between the two
     bands beside its sub-band frequency (cached on ``fp``)."""
     cached = fp.cache.get("peak_map")
@@ -73,7 +73,7 @@ def scan_presence(source: AudioFingerprint, target: AudioFingerprint) -> OffsetS
     query = source_map(source)
     if query is None or len(target) == 0:
         return None
-    reference = _target_map(target)
+    reference = target_map(target)
     if len(query) > len(reference):
         return None
     z = offset_scan_z(correlations(query, reference), step=1)

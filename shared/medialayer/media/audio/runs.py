@@ -2,8 +2,8 @@
 
 Peeled lines are split into runs at long gaps. A run's edges reach out through matches that noise
 thinned and through silence the target shares. A line's runs are bridged across gaps its peaks
-(or a long source's changes) confirm, and a clip's edges reach out where its changes do. A verified
-line with too few triplets to trace stands as one run over its overlap.
+(or a long source's changes) confirm. A verified line with too few triplets to trace stands as one
+run over its overlap (a clip's edges are then placed block by block: ``line_blocks``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from functools import partial
 import numpy as np
 
 from medialayer.media.audio.calibration import Z_KNOTS
-from medialayer.media.audio.changes import Transforms, part_z, scan_fingerprints
+from medialayer.media.audio.changes import part_z
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.sorting import stable_argsort
 from medialayer.media.audio.spectrogram import FRAME_SECONDS, HOP, N_FFT
@@ -63,12 +63,8 @@ ONSET_MARGIN_FRAMES = WINDOW_FRAMES
 # audio (in 8 of 226 tuning clips with an edge off by > 0.5 s, 6 were blocked so).
 PARALLEL_SHARE = 0.5
 EDGE_BLOCK_VOTES = 0.5
-# A clip's traced run that stops more than CHECK_GAP_FRAMES (~0.5 s) short of where its line leaves
-# the clip or the target reaches there when the clip's changes over the part it leaves out, alone,
-# agree with the line at EDGE_CHANGE_Z: under heavy noise or a mix, triplets survive in the clip's
-# loudest stretch only, while the dense changes see the whole of it (docs/benchmarks.md: edges).
+# Runs closer than CHECK_GAP_FRAMES (~0.5 s) are one run without a check.
 CHECK_GAP_FRAMES = 16
-EDGE_CHANGE_Z = 4.0
 # Runs of one traced line that the changes do not check (long sources, and clips whose search
 # settled) are joined across a gap, and reach out to where the line leaves the source or the
 # target, when the source's peaks over the part between, alone, agree with the line at BRIDGE_Z
@@ -306,23 +302,6 @@ def bridged(runs: list[AlignedRun], source: AudioFingerprint, target: AudioFinge
             joined[-1] = (joined[-1][0], hi, joined[-1][2])
         out += [replace(spanning(on_line[0], s0, s1), votes=votes) for s0, s1, votes in joined]
     return out
-
-
-def edges_by_changes(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint,
-                      transforms: Transforms | None = None) -> AlignedRun:
-    """``run`` (of an unshifted line of a clip) reaching out to the clip's overlap with the target at
-    either end where the changes of the part between confirm its line (EDGE_CHANGE_Z); ``transforms``:
-    the target's, kept from the clip's own scan (``changes.scan_changes``)."""
-    slope, intercept = run.line
-    whole = overlap_run(source, target, slope, intercept, run.votes, run.z)
-    s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
-    lo, hi = whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
-
-    def agrees(a: float, b: float) -> bool:
-        scan = scan_fingerprints(source, target, (a, b), transforms) if b - a > CHECK_GAP_FRAMES else None
-        return scan is not None and scan.z_at(intercept) >= EDGE_CHANGE_Z
-
-    return spanning(run, lo if agrees(lo, s0) else s0, hi if agrees(s1, hi) else s1)
 
 
 def verified_runs(source: AudioFingerprint, target: AudioFingerprint,

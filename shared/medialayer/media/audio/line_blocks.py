@@ -1,0 +1,180 @@
+"""Where along a clip a known line matches: evidence per 64 ms block, and edges placed by it.
+
+A line's z says whether a clip matches; where the copy starts and stops is a question for each block:
+does the clip's band-energy change there agree with the target's at the line (``changes``), and do
+the target's peaks there stand out on the clip's spectrogram (``presence``)? Each is weighed against
+the same block at the wrong offsets around the line (``changes.LOCAL_OFFSETS``), so a block of other
+music scores about 0 +- 1 whatever its loudness, while a block of the copy averages about 2 even under
+0 dB pink noise (the two together; each alone 1.2-1.6). That places an edge to a block or two where
+the triplets that trace a run survive only in a clip's loudest stretch, and where a line verified
+without them would otherwise span its whole overlap: a clip that is the track for 3-7 s and then
+other music ran on into that music (docs/benchmarks.md, "Audio segment edges of partial copies").
+
+Edges follow the evidence: a run reaches out, and an untraced line's span shrinks, to where the
+running sum of the blocks' excess over PLACE_EXCESS peaks (a CUSUM), unless the blocks beyond still
+agree on the whole (TAIL_MEAN and TAIL_Z): music that fades under noise thins the evidence without
+ending the copy, and a full copy's weak last seconds must not be cut off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from medialayer.media.audio.changes import BLOCK_FRAMES, LOCAL_OFFSETS
+from medialayer.media.audio.presence import source_map, target_map
+from medialayer.media.audio.runs import AlignedRun, overlap_run, spanning
+from medialayer.media.audio.spectrogram import FRAME_SECONDS
+
+if TYPE_CHECKING:
+    from medialayer.media.audio.fingerprint import AudioFingerprint
+
+# A block counts toward a copy by its score above this (the CUSUM's reference value; half a typical
+# copy block's score under 0 dB noise or a louder mix, and well above other music's 0). Tuned with
+# the blocks beyond on bench/audio_edges.py and the match bench's noisy full copies (docs/benchmarks.md):
+# 0.5 and 0.7 ran further into other music, 1.3 stopped short more often.
+PLACE_EXCESS = 1.0
+# The blocks beyond a placed edge still belong to the copy when they average TAIL_MEAN and their sum
+# reaches TAIL_Z (of a standard normal): faded copy blocks average 0.2-0.5, other music 0 +- 1/sqrt(n).
+TAIL_MEAN = 0.25
+TAIL_Z = 1.0
+# An untraced line is placed only when its placed blocks, alone, reach this z (else evidence other
+# than these blocks, its peaks or triplets, verified it, and the overlap stands).
+MIN_PLACED_Z = 4.0
+# A change spans two blocks from its start frame: CHANGE_FRAMES frames of audio.
+CHANGE_FRAMES = 2 * BLOCK_FRAMES
+# The wrong offsets, in whole blocks (the changes) and in frames (the presence).
+_BLOCK_SHIFTS = np.array(sorted({round(d / BLOCK_FRAMES) for d in LOCAL_OFFSETS}))
+_FRAME_SHIFTS = np.array(LOCAL_OFFSETS)
+
+
+@dataclass(frozen=True)
+class LineBlocks:
+    """Per-block scores along one line: change ``i`` starts at source frame ``starts[i]``."""
+
+    starts: np.ndarray
+    scores: np.ndarray  # NaN where the line leaves the target
+
+
+def _standardised(at_line: np.ndarray, wrong: np.ndarray) -> np.ndarray:
+    """``at_line`` in units of the same blocks' spread over the wrong offsets (rows of ``wrong``)."""
+    with np.errstate(invalid="ignore"):
+        counted = np.isfinite(wrong).sum(axis=0)
+        mean = np.nanmean(np.where(counted > 1, wrong, 0.0), axis=0)
+        std = np.nanstd(np.where(counted > 1, wrong, 0.0), axis=0)
+    return np.where(counted > 1, (at_line - mean) / np.maximum(std, 1e-9), np.nan)
+
+
+def _rows_at(query: np.ndarray, reference: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """``(len(shifts), len(query))``: each query row's dot product with reference row ``i + shift``
+    (NaN beyond the reference). One slice per shift: gathering every shifted row at once cost twice
+    as much."""
+    out = np.full((len(shifts), len(query)), np.nan)
+    for k, shift in enumerate(shifts.tolist()):
+        lo, hi = max(0, -shift), min(len(query), len(reference) - shift)
+        if hi > lo:
+            out[k, lo:hi] = np.einsum("ij,ij->i", query[lo:hi], reference[lo + shift : hi + shift])
+    return out
+
+
+def _change_scores(source: AudioFingerprint, target: AudioFingerprint, offset: int) -> tuple[int, np.ndarray]:
+    """(phase, per-change scores) of the source's changes against the target's signs at ``offset``
+    frames: the plain and the noise-floor weighted changes' scores, averaged (``changes``)."""
+    phases = [source.changes] + ([source.changes_odd] if source.changes_odd is not None else [])
+    phase = (-offset) % BLOCK_FRAMES if len(phases) == BLOCK_FRAMES else 0
+    shift = (offset + phase) // BLOCK_FRAMES  # source change i meets the target's change i + shift
+    reference = np.sign(target.changes).astype(np.float32)
+    shifts = np.concatenate(([shift], shift + _BLOCK_SHIFTS))
+    scores = []
+    for values in [phases[phase]] + ([source.changes_weighted[phase]] if source.changes_weighted else []):
+        rows = _rows_at(values, reference, shifts)
+        scores.append(_standardised(rows[0], rows[1:]))
+    return phase, np.mean(scores, axis=0)
+
+
+def _presence_scores(source: AudioFingerprint, target: AudioFingerprint, offset: int,
+                     centres: np.ndarray) -> np.ndarray | None:
+    """Scores of the target's peaks read on the source's map at ``offset`` over the two frames at
+    each of ``centres`` (``presence``); None without a fresh source."""
+    query = source_map(source)
+    if query is None or len(target) == 0:
+        return None
+    rows = _rows_at(query, target_map(target),
+                    np.concatenate(([offset], offset + _FRAME_SHIFTS)))
+    centre = np.clip(centres, 0, rows.shape[1] - 2)
+    pairs = rows[:, centre] + rows[:, centre + 1]
+    return np.where(centres + 1 < rows.shape[1], _standardised(pairs[0], pairs[1:]), np.nan)
+
+
+def line_blocks(source: AudioFingerprint, target: AudioFingerprint, intercept: float) -> LineBlocks:
+    """Per-block evidence of the unit-slope line ``t_target = t_source + intercept`` (frames): the
+    changes' scores, with the presence's where the source is fresh, summed in units of one score."""
+    offset = round(float(intercept))
+    phase, changes = _change_scores(source, target, offset)
+    starts = phase + BLOCK_FRAMES * np.arange(len(changes))
+    presence = _presence_scores(source, target, offset, starts + BLOCK_FRAMES)
+    scores = changes if presence is None else (changes + presence) / np.sqrt(2.0)
+    return LineBlocks(starts=starts, scores=scores)
+
+
+def _reach(excess: np.ndarray) -> int:
+    """How many of ``excess`` (blocks outward from an edge) the edge takes: up to where their running
+    sum peaks, 0 when it never rises above 0."""
+    if not len(excess):
+        return 0
+    running = np.cumsum(excess)
+    best = int(np.argmax(running))
+    return best + 1 if running[best] > 0 else 0
+
+
+def _belongs(scores: np.ndarray) -> bool:
+    """Whether blocks beyond a placed edge still agree with the line on the whole (TAIL_MEAN, TAIL_Z)."""
+    n = len(scores)
+    return n > 0 and float(np.mean(scores)) >= TAIL_MEAN and float(np.sum(scores)) >= TAIL_Z * np.sqrt(n)
+
+
+def _strongest(excess: np.ndarray) -> tuple[int, int]:
+    """``[first, last]`` of the stretch of ``excess`` with the greatest sum (Kadane)."""
+    best, span, running, start = -np.inf, (0, 0), 0.0, 0
+    for i, value in enumerate(excess):
+        if running <= 0:
+            running, start = 0.0, i
+        running += value
+        if running > best:
+            best, span = running, (start, i)
+    return span
+
+
+def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, traced: bool) -> AlignedRun:
+    """``run`` (of an unshifted line of a clip) with its edges where its line's blocks place them:
+    a ``traced`` run reaches out, an untraced one (spanning its overlap) shrinks to its strongest
+    stretch; either way an edge goes to the overlap's end where the blocks beyond still agree."""
+    slope, intercept = run.line
+    whole = overlap_run(source, target, slope, intercept, run.votes, run.z)
+    lo, hi = whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
+    blocks = line_blocks(source, target, intercept)
+    inside = np.isfinite(blocks.scores) & (blocks.starts >= lo - 1) & (blocks.starts + CHANGE_FRAMES <= hi + 1)
+    starts, scores = blocks.starts[inside], blocks.scores[inside]
+    if len(scores) < 2:
+        return run
+    excess = scores - PLACE_EXCESS
+    if traced:
+        s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
+        within = np.nonzero((starts >= s0 - 1) & (starts + CHANGE_FRAMES <= s1 + 1))[0]
+        if not len(within):
+            return run
+        first, last = int(within[0]), int(within[-1])
+        first -= _reach(excess[:first][::-1])
+        last += _reach(excess[last + 1:])
+        start = lo if _belongs(scores[:first]) else max(lo, float(starts[first]))
+        end = hi if _belongs(scores[last + 1:]) else min(hi, float(starts[last]) + CHANGE_FRAMES)
+        # Only outward: a traced edge may already reach past the overlap's peaks, through silence.
+        return spanning(run, min(s0, start), max(s1, end))
+    first, last = _strongest(excess)
+    if np.sum(scores[first : last + 1]) < MIN_PLACED_Z * np.sqrt(last - first + 1):
+        return run
+    start = lo if _belongs(scores[:first]) else float(starts[first])
+    end = hi if _belongs(scores[last + 1:]) else float(starts[last]) + CHANGE_FRAMES
+    return spanning(run, max(lo, start), min(hi, end))
