@@ -57,3 +57,12 @@ def test_an_untraced_line_shrinks_to_the_copy_and_a_whole_copy_keeps_its_overlap
     assert shrunk.source_start <= 0.5 and abs(shrunk.source_end - SPLIT) <= 0.5
     assert shrunk.target_start - shrunk.source_start == pytest.approx(START)
     assert kept.source_start <= 0.5 and kept.source_end >= SECONDS - 0.5
+
+
+def test_a_stored_clip_places_its_edges_by_its_changes_alone() -> None:
+    # Signs of one frame phase, no spectrogram: no presence, and changes on every other offset.
+    stored = ENGINE.from_bytes(ENGINE.to_bytes(_clip(spliced=True)))
+    blocks = line_blocks(stored, track_fp(), LINE[1] + 1.0)
+    assert np.all(blocks.starts % 2 == 0)
+    shrunk = placed(overlap_run(stored, track_fp(), *LINE, votes=0, z=9.0), stored, track_fp(), traced=False)
+    assert shrunk.source_start <= 0.5 and abs(shrunk.source_end - SPLIT) <= 0.5
