@@ -116,10 +116,6 @@ class _Transform:
     energy: np.ndarray  # running sum of the reference's squared changes, from 0
 
 
-# A reference's transforms by the (longest, shortest) query lengths they serve, kept for one compare.
-Transforms = dict[tuple[int, int], _Transform]
-
-
 def _transform(reference: np.ndarray, longest: int, shortest: int) -> _Transform:
     m, bands = reference.shape
     whole = 1 << (longest + m - 1).bit_length()  # one chunk holding every offset
@@ -191,8 +187,8 @@ def _local_z(corr: np.ndarray, step: int) -> np.ndarray:
     return np.where(count >= len(shifts) // 2, z, -np.inf)
 
 
-def scan_changes(phases: list[np.ndarray], reference: np.ndarray, weighted: list[np.ndarray] | None = None,
-                 transforms: Transforms | None = None) -> OffsetScan | None:
+def scan_changes(phases: list[np.ndarray], reference: np.ndarray,
+                 weighted: list[np.ndarray] | None = None) -> OffsetScan | None:
     """Correlate a source's changes (``phases[p]``: blocks starting at frame ``p``, one or both
     phases) with a reference's (phase 0) at every offset that keeps the source inside the reference;
     with ``weighted`` (the same phases weighted, NOISE_FLOOR_PERCENTILE), the higher z of both.
@@ -200,18 +196,11 @@ def scan_changes(phases: list[np.ndarray], reference: np.ndarray, weighted: list
     The z is the lower of two: against every offset of the pair (median, MAD) and against the
     wrong offsets around it. Synthetic music in one key on one beat grid reached 7.0 on the first
     alone and stayed under 4.8 on both; real unrelated pairs reached 6.0 and 5.5 (docs/benchmarks.md).
-    ``transforms`` keeps this reference's transforms by the query lengths they serve, for further
-    scans of the same reference: one compare scans a clip, then parts of it at the clip's length.
     """
     if not 0 < len(phases) <= BLOCK_FRAMES or any(not 0 < len(q) <= len(reference) for q in phases):
         return None
     lengths = [len(q) for q in phases + (weighted or [])]
-    key = (max(lengths), min(lengths))
-    transform = transforms.get(key) if transforms is not None else None
-    if transform is None:
-        transform = _transform(reference, *key)  # shared by every phase and weighting
-        if transforms is not None:
-            transforms[key] = transform
+    transform = _transform(reference, max(lengths), min(lengths))  # shared by every phase and weighting
     z = _scan_z(phases, reference, transform)
     if z is not None and weighted:
         z_weighted = _scan_z(weighted, reference, transform)
@@ -244,26 +233,18 @@ def offset_scan_z(corr: np.ndarray, step: int) -> np.ndarray | None:
     return np.minimum((corr - median) / spread, _local_z(corr, step))
 
 
-def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint, frames: tuple[float, float] | None = None,
-                      transforms: Transforms | None = None) -> OffsetScan | None:
+def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint) -> OffsetScan | None:
     """``scan_changes`` of two fingerprints: the source's phases as it has them, the target's changes
-    as signs (whether stored or fresh: real values on both sides reach chance highs more often).
-    With ``frames``, only the source's changes between those source frames count (the rest are
-    zero), on the same grid of offsets: what a part of a clip alone says about a line. ``transforms``:
-    as in ``scan_changes``, for scans against this target only."""
+    as signs (whether stored or fresh: real values on both sides reach chance highs more often)."""
     phases = [source.changes] + ([source.changes_odd] if source.changes_odd is not None else [])
-    weighted = list(source.changes_weighted)
-    if frames is not None:
-        phases, weighted = ([_within(q, phase, *frames) for phase, q in enumerate(p)] for p in (phases, weighted))
     if not (len(source.changes) and len(target.changes)):
         return None
-    return scan_changes(phases, np.sign(target.changes), weighted, transforms)
+    return scan_changes(phases, np.sign(target.changes), list(source.changes_weighted))
 
 
 def part_z(source: AudioFingerprint, target: AudioFingerprint, intercept: float, frames: tuple[float, float]) -> float:
     """The changes' z of the line ``t_target = t_source + intercept`` from the source's changes between
-    source ``frames`` alone, scanned as a query of its own (``scan_fingerprints`` with ``frames``
-    zeroes the rest of the source instead, and pays for its whole length)."""
+    source ``frames`` alone, scanned as a query of its own."""
     first = max(0, int(np.ceil(frames[0] / BLOCK_FRAMES)))
     # Blocks of either phase that end (a change spans two blocks) by the part's last frame.
     stop = int((frames[1] - 2 * BLOCK_FRAMES - (BLOCK_FRAMES - 1)) // BLOCK_FRAMES) + 1
@@ -275,10 +256,3 @@ def part_z(source: AudioFingerprint, target: AudioFingerprint, intercept: float,
     # The part's own frame 0 is the source's frame BLOCK_FRAMES * first.
     return -np.inf if scan is None else scan.z_at(intercept + BLOCK_FRAMES * first)
 
-
-def _within(changes: np.ndarray, phase: int, lo: float, hi: float) -> np.ndarray:
-    """``changes`` (blocks starting at frame ``phase``) zeroed outside source frames ``[lo, hi]``:
-    change i spans frames ``phase + BLOCK_FRAMES * i`` up to two blocks later."""
-    start = phase + BLOCK_FRAMES * np.arange(len(changes))
-    inside = (start >= lo) & (start + 2 * BLOCK_FRAMES <= hi)
-    return np.where(inside[:, None], changes, np.float32(0.0))
