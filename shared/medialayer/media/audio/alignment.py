@@ -270,8 +270,9 @@ def _clip_runs(result: Alignment, z: float, shift: float, line: tuple[float, flo
                target: AudioFingerprint, scans: _Scans,
                verified: list[tuple[float, float, float, Candidate]]) -> list[AlignedRun]:
     """A clip's traced runs, each with its own line's evidence (a clip's peaks cost little to check)
-    and edges the changes confirm, plus the verified lines that match on their own but kept too few
-    triplets to trace (under noise, beside a traced chance line or another occurrence of a loop).
+    and edges its blocks place (``line_blocks``), plus the verified lines that match on their own
+    but kept too few triplets to trace (under noise, beside a traced chance line or another
+    occurrence of a loop), placed the same way.
     So another occurrence of a loop under a louder mix keeps its segment, and a chance line beside a
     strong one does not borrow from it."""
     own: dict[tuple[float, float], float] = {}

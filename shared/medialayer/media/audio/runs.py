@@ -63,7 +63,8 @@ ONSET_MARGIN_FRAMES = WINDOW_FRAMES
 # audio (in 8 of 226 tuning clips with an edge off by > 0.5 s, 6 were blocked so).
 PARALLEL_SHARE = 0.5
 EDGE_BLOCK_VOTES = 0.5
-# Runs closer than CHECK_GAP_FRAMES (~0.5 s) are one run without a check.
+# Runs of one line at most CHECK_GAP_FRAMES (~0.5 s) apart are joined without a check, and an edge
+# reaches out over no part that short.
 CHECK_GAP_FRAMES = 16
 # Runs of one traced line that the changes do not check (long sources, and clips whose search
 # settled) are joined across a gap, and reach out to where the line leaves the source or the
