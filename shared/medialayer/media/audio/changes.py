@@ -233,13 +233,18 @@ def offset_scan_z(corr: np.ndarray, step: int) -> np.ndarray | None:
     return np.minimum((corr - median) / spread, _local_z(corr, step))
 
 
+def phases_of(fp: AudioFingerprint) -> list[np.ndarray]:
+    """``fp``'s changes by frame phase: blocks starting at frame 0, and at frame 1 where it keeps them
+    (a fresh fingerprint)."""
+    return [fp.changes] + ([fp.changes_odd] if fp.changes_odd is not None else [])
+
+
 def scan_fingerprints(source: AudioFingerprint, target: AudioFingerprint) -> OffsetScan | None:
     """``scan_changes`` of two fingerprints: the source's phases as it has them, the target's changes
     as signs (whether stored or fresh: real values on both sides reach chance highs more often)."""
-    phases = [source.changes] + ([source.changes_odd] if source.changes_odd is not None else [])
     if not (len(source.changes) and len(target.changes)):
         return None
-    return scan_changes(phases, np.sign(target.changes), list(source.changes_weighted))
+    return scan_changes(phases_of(source), np.sign(target.changes), list(source.changes_weighted))
 
 
 def part_z(source: AudioFingerprint, target: AudioFingerprint, intercept: float, frames: tuple[float, float]) -> float:
@@ -250,8 +255,7 @@ def part_z(source: AudioFingerprint, target: AudioFingerprint, intercept: float,
     stop = int((frames[1] - 2 * BLOCK_FRAMES - (BLOCK_FRAMES - 1)) // BLOCK_FRAMES) + 1
     if stop - first < 2 or not len(target.changes):
         return -np.inf
-    phases = [source.changes] + ([source.changes_odd] if source.changes_odd is not None else [])
-    scan = scan_changes([p[first:stop] for p in phases], np.sign(target.changes),
+    scan = scan_changes([p[first:stop] for p in phases_of(source)], np.sign(target.changes),
                         [w[first:stop] for w in source.changes_weighted])
     # The part's own frame 0 is the source's frame BLOCK_FRAMES * first.
     return -np.inf if scan is None else scan.z_at(intercept + BLOCK_FRAMES * first)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medialayer.media.audio.changes import BLOCK_FRAMES, LOCAL_OFFSETS
+from medialayer.media.audio.changes import BLOCK_FRAMES, LOCAL_OFFSETS, phases_of
 from medialayer.media.audio.presence import source_map, target_map
 from medialayer.media.audio.runs import AlignedRun, overlap_run, spanning
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
@@ -82,7 +82,7 @@ def _rows_at(query: np.ndarray, reference: np.ndarray, shifts: np.ndarray) -> np
 def _change_scores(source: AudioFingerprint, target: AudioFingerprint, offset: int) -> tuple[int, np.ndarray]:
     """(phase, per-change scores) of the source's changes against the target's signs at ``offset``
     frames: the plain and the noise-floor weighted changes' scores, averaged (``changes``)."""
-    phases = [source.changes] + ([source.changes_odd] if source.changes_odd is not None else [])
+    phases = phases_of(source)
     phase = (-offset) % BLOCK_FRAMES if len(phases) == BLOCK_FRAMES else 0
     shift = (offset + phase) // BLOCK_FRAMES  # source change i meets the target's change i + shift
     reference = np.sign(target.changes).astype(np.float32)
