@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from medialayer.media.audio.alignment import _confident_clip_runs
 from medialayer.media.audio.fingerprint import AudioFingerprint
-from medialayer.media.audio.line_blocks import line_blocks, placed
+from medialayer.media.audio.line_blocks import QUIET_DB, TAIL_RATIO, _belongs, line_blocks, placed
 from medialayer.media.audio.runs import AlignedRun, overlap_run
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from tests.unit._audio_fixtures import RATE, encode, synth_music, with_white_noise
@@ -25,6 +26,22 @@ def _clip(spliced: bool, snr_db: float | None = None) -> AudioFingerprint:
         pcm[int(SPLIT * RATE) :] = other[: len(pcm) - int(SPLIT * RATE)] * np.sqrt(np.mean(own**2) / np.mean(other**2))
     if snr_db is not None:
         pcm = with_white_noise(pcm, snr_db)
+    return ENGINE.fingerprint_bytes(encode(pcm.astype(np.float32), "mp3"))
+
+
+def _clip_going_on(under_db: float, other_music: bool, snr_db: float | None = None) -> AudioFingerprint:
+    """10 s of the track from START, ``under_db`` quieter after SPLIT, and there under other music as
+    loud as the track's first SPLIT s (``other_music``)."""
+    pcm = track_pcm()[int(START * RATE) : int((START + SECONDS) * RATE)].copy()
+    cut = int(SPLIT * RATE)
+    level = np.sqrt(np.mean(pcm[:cut] ** 2))
+    pcm[cut:] *= 10 ** (-under_db / 20)
+    if other_music:
+        other = synth_music(SECONDS - SPLIT, seed=5, tempo_bpm=113)[: len(pcm) - cut]
+        pcm[cut:] += other * level / np.sqrt(np.mean(other**2))
+    if snr_db is not None:
+        noise = np.random.default_rng(5).standard_normal(len(pcm)) * level * 10 ** (-snr_db / 20)
+        pcm = pcm + noise.astype(np.float32)
     return ENGINE.fingerprint_bytes(encode(pcm.astype(np.float32), "mp3"))
 
 
@@ -66,3 +83,39 @@ def test_a_stored_clip_places_its_edges_by_its_changes_alone() -> None:
     assert np.all(blocks.starts % 2 == 0)
     shrunk = placed(overlap_run(stored, track_fp(), *LINE, votes=0, z=9.0), stored, track_fp(), traced=False)
     assert shrunk.source_start <= 0.5 and abs(shrunk.source_end - SPLIT) <= 0.5
+
+
+def test_blocks_beyond_belong_when_quieter_than_the_copy_or_scoring_like_it() -> None:
+    copy, beyond = slice(0, 40), slice(40, 120)
+    scores = np.r_[np.full(40, 4.0), np.full(80, 0.4)]  # beyond: weak, but past TAIL_MEAN and TAIL_Z
+    loud, quiet = np.zeros(120), np.r_[np.zeros(40), np.full(80, -QUIET_DB - 1.0)]
+    assert _belongs(scores, None, beyond, copy)  # a stored source: no levels to tell a fade by
+    assert _belongs(scores, quiet, beyond, copy)
+    assert not _belongs(scores, loud, beyond, copy)
+    scores[beyond] = TAIL_RATIO * 4.0 + 0.01
+    assert _belongs(scores, loud, beyond, copy)
+
+
+def test_loud_other_music_leaning_the_lines_way_is_not_the_copy() -> None:
+    # The track goes on 34 dB under other music as loud as the copy: its blocks lean the line's way
+    # (~0.4, as a fade under noise does), but at the copy's loudness the copy scored ~3.4.
+    kept = placed(_traced(2.0), _clip_going_on(34.0, other_music=True), track_fp(), traced=True)
+    assert abs(kept.source_end - SPLIT) <= 0.5
+
+
+def test_a_copy_fading_under_noise_keeps_its_tail_unless_the_run_is_confident() -> None:
+    faded = _clip_going_on(25.0, other_music=False, snr_db=0.0)
+    kept = placed(_traced(2.0), faded, track_fp(), traced=True)
+    reached = placed(_traced(2.0), faded, track_fp(), traced=True, confident=True)
+    assert kept.source_end >= SECONDS - 0.5
+    assert abs(reached.source_end - SPLIT) <= 0.5
+
+
+def test_a_confident_clips_runs_only_reach_and_shifted_lines_stay() -> None:
+    faded = _clip_going_on(25.0, other_music=False, snr_db=0.0)
+    reached, = _confident_clip_runs([_traced(2.0)], 0.0, _clip(spliced=False), track_fp())
+    stopped, = _confident_clip_runs([_traced(2.0)], 0.0, faded, track_fp())
+    shifted, = _confident_clip_runs([_traced(2.0)], 1.0, faded, track_fp())
+    assert reached.source_end >= SECONDS - 0.5
+    assert abs(stopped.source_end - SPLIT) <= 0.5  # blocks beyond that only lean its way stay out
+    assert shifted == _traced(2.0)

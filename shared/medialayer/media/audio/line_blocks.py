@@ -13,7 +13,9 @@ other music ran on into that music (docs/benchmarks.md, "Audio segment edges of 
 Edges follow the evidence: a run reaches out, and an untraced line's span shrinks, to where the
 running sum of the blocks' excess over PLACE_EXCESS peaks (a CUSUM), unless the blocks beyond still
 agree on the whole (TAIL_MEAN and TAIL_Z): music that fades under noise thins the evidence without
-ending the copy, and a full copy's weak last seconds must not be cut off.
+ending the copy, and a full copy's weak last seconds must not be cut off. Weak evidence is what a
+fade looks like only where the clip is quieter, though: blocks beyond that are as loud as the copy
+must score like it (TAIL_RATIO), or they are other music that leans the line's way by chance.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 from medialayer.media.audio.changes import BLOCK_FRAMES, LOCAL_OFFSETS, phases_of
 from medialayer.media.audio.presence import source_map, target_map
 from medialayer.media.audio.runs import AlignedRun, overlap_run, spanning
-from medialayer.media.audio.spectrogram import FRAME_SECONDS
+from medialayer.media.audio.spectrogram import FLOOR_DB, FRAME_SECONDS
 
 if TYPE_CHECKING:
     from medialayer.media.audio.fingerprint import AudioFingerprint
@@ -40,6 +42,19 @@ PLACE_EXCESS = 1.0
 # reaches TAIL_Z (of a standard normal): faded copy blocks average 0.2-0.5, other music 0 +- 1/sqrt(n).
 TAIL_MEAN = 0.25
 TAIL_Z = 1.0
+# Blocks beyond an edge that are no quieter than the placed copy (within QUIET_DB, medians of the
+# source's level) belong only when they also average TAIL_RATIO of the copy's mean score: a copy that
+# goes on at full loudness keeps most of its evidence, while a fade under noise loses it. On
+# bench/audio_edges.py this stopped 12 clips running into a loud other recording whose blocks leaned
+# the line's way (0.2-0.6 over seconds); ratios 0.12-0.15 and 3-5 dB gave the same, 0.2 cut noisy
+# full copies short (docs/benchmarks.md, "Audio segment edges of partial copies").
+TAIL_RATIO = 0.15
+QUIET_DB = 3.0
+# A confident run (its clip's lookups voted for the line confidently) only reaches, and only where its
+# blocks carry it at least this far beyond its own edge: its triplets place an edge more sharply than
+# blocks whose changes span 128 ms, and on bench/audio_edges.py any reach moved the split edges of the
+# re-encoded clips from +0.03 to +0.09 s (median), at 0.5 s back to +0.03 with every count the same.
+CONFIDENT_REACH_S = 0.5
 # An untraced line is placed only when its placed blocks, alone, reach this z (else evidence other
 # than these blocks, its peaks or triplets, verified it, and the overlap stands).
 MIN_PLACED_Z = 4.0
@@ -56,6 +71,7 @@ class LineBlocks:
 
     starts: np.ndarray
     scores: np.ndarray  # NaN where the line leaves the target
+    levels: np.ndarray | None  # the source's level over each change (dB); None for a stored source
 
 
 def _standardised(at_line: np.ndarray, wrong: np.ndarray) -> np.ndarray:
@@ -108,6 +124,19 @@ def _presence_scores(source: AudioFingerprint, target: AudioFingerprint, offset:
     return np.where(centres + 1 < rows.shape[1], _standardised(pairs[0], pairs[1:]), np.nan)
 
 
+def _levels(source: AudioFingerprint, starts: np.ndarray) -> np.ndarray | None:
+    """The source's power over the CHANGE_FRAMES frames of each change from ``starts``, in dB; None
+    without a spectrogram (a stored fingerprint)."""
+    if source.spectrogram is None or len(source.spectrogram) < CHANGE_FRAMES:
+        return None
+    frame_db = source.cache.get("frame_db")
+    if frame_db is None:
+        power = 10.0 ** (np.maximum(source.spectrogram.astype(np.float64), FLOOR_DB) / 10.0)
+        frame_db = source.cache["frame_db"] = 10.0 * np.log10(power.sum(axis=1))
+    first = np.clip(starts, 0, len(frame_db) - CHANGE_FRAMES)
+    return np.mean([frame_db[first + k] for k in range(CHANGE_FRAMES)], axis=0)
+
+
 def line_blocks(source: AudioFingerprint, target: AudioFingerprint, intercept: float) -> LineBlocks:
     """Per-block evidence of the unit-slope line ``t_target = t_source + intercept`` (frames): the
     changes' scores, with the presence's where the source is fresh, summed in units of one score."""
@@ -116,7 +145,7 @@ def line_blocks(source: AudioFingerprint, target: AudioFingerprint, intercept: f
     starts = phase + BLOCK_FRAMES * np.arange(len(changes))
     presence = _presence_scores(source, target, offset, starts + BLOCK_FRAMES)
     scores = changes if presence is None else (changes + presence) / np.sqrt(2.0)
-    return LineBlocks(starts=starts, scores=scores)
+    return LineBlocks(starts=starts, scores=scores, levels=_levels(source, starts))
 
 
 def _reach(excess: np.ndarray) -> int:
@@ -129,10 +158,19 @@ def _reach(excess: np.ndarray) -> int:
     return best + 1 if running[best] > 0 else 0
 
 
-def _belongs(scores: np.ndarray) -> bool:
-    """Whether blocks beyond a placed edge still agree with the line on the whole (TAIL_MEAN, TAIL_Z)."""
-    n = len(scores)
-    return n > 0 and float(np.mean(scores)) >= TAIL_MEAN and float(np.sum(scores)) >= TAIL_Z * np.sqrt(n)
+def _belongs(scores: np.ndarray, levels: np.ndarray | None, beyond: slice, copy: slice) -> bool:
+    """Whether the blocks ``beyond`` a placed edge still belong to the copy placed over ``copy``: they
+    agree with the line on the whole (TAIL_MEAN, TAIL_Z), and they are quieter than the copy
+    (QUIET_DB) or score like it (TAIL_RATIO). Without ``levels`` (a stored source, or an untraced
+    line), the first test alone."""
+    tail = scores[beyond]
+    n = len(tail)
+    if n == 0 or float(np.mean(tail)) < TAIL_MEAN or float(np.sum(tail)) < TAIL_Z * np.sqrt(n):
+        return False
+    if levels is None:
+        return True
+    quiet = float(np.median(levels[beyond])) <= float(np.median(levels[copy])) - QUIET_DB
+    return quiet or float(np.mean(tail)) >= TAIL_RATIO * float(np.mean(scores[copy]))
 
 
 def _strongest(excess: np.ndarray) -> tuple[int, int]:
@@ -147,18 +185,33 @@ def _strongest(excess: np.ndarray) -> tuple[int, int]:
     return span
 
 
-def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, traced: bool) -> AlignedRun:
+def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, traced: bool,
+           confident: bool = False) -> AlignedRun:
     """``run`` (of an unshifted line of a clip) with its edges where its line's blocks place them:
     a ``traced`` run reaches out, an untraced one (spanning its overlap) shrinks to its strongest
-    stretch; either way an edge goes to the overlap's end where the blocks beyond still agree."""
+    stretch; either way an edge goes to the overlap's end where the blocks beyond still belong
+    (``_belongs``). A ``confident`` (traced) run only reaches, by CONFIDENT_REACH_S or more."""
     slope, intercept = run.line
     whole = overlap_run(source, target, slope, intercept, run.votes, run.z)
     lo, hi = whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
     blocks = line_blocks(source, target, intercept)
     inside = np.isfinite(blocks.scores) & (blocks.starts >= lo - 1) & (blocks.starts + CHANGE_FRAMES <= hi + 1)
     starts, scores = blocks.starts[inside], blocks.scores[inside]
+    # Only a traced run's stretch is a yardstick of the copy's score (TAIL_RATIO): an untraced line's
+    # is its strongest, picked as the highest, and a line verified beside the true one (a few frames
+    # off) was cut to a sliver of a segment of its own instead of passing as the same line.
+    levels = None if blocks.levels is None or not traced else blocks.levels[inside]
     if len(scores) < 2:
         return run
+
+    def edges(first: int, last: int) -> tuple[float, float]:
+        """The placed stretch's edges, each at the overlap's end where the blocks beyond belong."""
+        copy = slice(first, last + 1)
+        start = lo if not confident and _belongs(scores, levels, slice(0, first), copy) else float(starts[first])
+        end = (hi if not confident and _belongs(scores, levels, slice(last + 1, None), copy)
+               else float(starts[last]) + CHANGE_FRAMES)
+        return max(lo, start), min(hi, end)
+
     excess = scores - PLACE_EXCESS
     if traced:
         s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
@@ -168,13 +221,13 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
         first, last = int(within[0]), int(within[-1])
         first -= _reach(excess[:first][::-1])
         last += _reach(excess[last + 1:])
-        start = lo if _belongs(scores[:first]) else max(lo, float(starts[first]))
-        end = hi if _belongs(scores[last + 1:]) else min(hi, float(starts[last]) + CHANGE_FRAMES)
+        start, end = edges(first, last)
+        if confident:
+            margin = CONFIDENT_REACH_S / FRAME_SECONDS
+            start, end = (start if start <= s0 - margin else s0), (end if end >= s1 + margin else s1)
         # Only outward: a traced edge may already reach past the overlap's peaks, through silence.
         return spanning(run, min(s0, start), max(s1, end))
     first, last = _strongest(excess)
     if np.sum(scores[first : last + 1]) < MIN_PLACED_Z * np.sqrt(last - first + 1):
         return run
-    start = lo if _belongs(scores[:first]) else float(starts[first])
-    end = hi if _belongs(scores[last + 1:]) else float(starts[last]) + CHANGE_FRAMES
-    return spanning(run, max(lo, start), min(hi, end))
+    return spanning(run, *edges(first, last))
