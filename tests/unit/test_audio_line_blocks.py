@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -111,11 +113,13 @@ def test_a_copy_fading_under_noise_keeps_its_tail_unless_the_run_is_confident() 
     assert abs(reached.source_end - SPLIT) <= 0.5
 
 
-def test_a_confident_clips_runs_only_reach_and_shifted_lines_stay() -> None:
+def test_a_confident_clips_best_line_only_reaches_and_other_lines_stay() -> None:
     faded = _clip_going_on(25.0, other_music=False, snr_db=0.0)
-    reached, = _confident_clip_runs([_traced(2.0)], 0.0, _clip(spliced=False), track_fp())
-    stopped, = _confident_clip_runs([_traced(2.0)], 0.0, faded, track_fp())
-    shifted, = _confident_clip_runs([_traced(2.0)], 1.0, faded, track_fp())
+    elsewhere = replace(_traced(2.0), line=(1.0, LINE[1] + 40.0))
+    reached, other = _confident_clip_runs([_traced(2.0), elsewhere], 0.0, LINE, _clip(spliced=False), track_fp())
+    stopped, = _confident_clip_runs([_traced(2.0)], 0.0, LINE, faded, track_fp())
+    shifted, = _confident_clip_runs([_traced(2.0)], 1.0, LINE, faded, track_fp())
     assert reached.source_end >= SECONDS - 0.5
+    assert other == elsewhere
     assert abs(stopped.source_end - SPLIT) <= 0.5  # blocks beyond that only lean its way stay out
     assert shifted == _traced(2.0)

@@ -288,16 +288,18 @@ def _clip_runs(result: Alignment, z: float, shift: float, line: tuple[float, flo
                    if v.z >= Z_KNOTS[2] and not any(same_line(v, run) for run in runs)]
 
 
-def _confident_clip_runs(runs: list[AlignedRun], shift: float, source: AudioFingerprint,
-                         target: AudioFingerprint) -> list[AlignedRun]:
-    """The runs of a clip whose lookups voted confidently (no scans), those that keep pitch and tempo
-    reaching out over their blocks (``line_blocks``, ``confident``): dense triplets trace such a copy
-    wherever it is loud, but thin out where it fades under noise. Only the reach: carried on to the
-    overlap's end by blocks that merely lean the line's way, 5 more of bench/audio_edges.py's clips ran
-    into the other recording, and no full copy gained (docs/benchmarks.md, "Audio segment edges of
-    partial copies")."""
-    return [placed(run, source, target, traced=True, confident=True) if _unshifted(shift, run.line[0]) else run
-            for run in runs]
+def _confident_clip_runs(runs: list[AlignedRun], shift: float, line: tuple[float, float],
+                         source: AudioFingerprint, target: AudioFingerprint) -> list[AlignedRun]:
+    """The runs of a clip whose lookups voted confidently (no scans), those of the best ``line`` when it
+    keeps pitch and tempo reaching out over their blocks (``line_blocks``, ``confident``): dense
+    triplets trace such a copy wherever it is loud, but thin out where it fades under noise. Only the
+    reach: carried on to the overlap's end by blocks that merely lean the line's way, 5 more of
+    bench/audio_edges.py's clips ran into the other recording, and no full copy gained. Only the best
+    line: such a clip peels ~15 runs, and placing them all doubled its compare (docs/benchmarks.md,
+    "Audio segment edges of partial copies")."""
+    if not _unshifted(shift, line[0]):
+        return runs
+    return [placed(run, source, target, traced=True, confident=True) if run.line == line else run for run in runs]
 
 
 def _long_runs(result: Alignment, peak_z: float, shift: float, line: tuple[float, float],
@@ -373,5 +375,5 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     else:
         result.runs = _long_runs(result, peak_z, shift, (slope, intercept), source, target)
         if float(source.frames[-1]) <= SCAN_MAX_FRAMES:
-            result.runs = _confident_clip_runs(result.runs, shift, source, target)
+            result.runs = _confident_clip_runs(result.runs, shift, (slope, intercept), source, target)
     return result

@@ -42,12 +42,13 @@ PLACE_EXCESS = 1.0
 # reaches TAIL_Z (of a standard normal): faded copy blocks average 0.2-0.5, other music 0 +- 1/sqrt(n).
 TAIL_MEAN = 0.25
 TAIL_Z = 1.0
-# Blocks beyond an edge that are no quieter than the placed copy (within QUIET_DB, medians of the
-# source's level) belong only when they also average TAIL_RATIO of the copy's mean score: a copy that
-# goes on at full loudness keeps most of its evidence, while a fade under noise loses it. On
-# bench/audio_edges.py this stopped 12 clips running into a loud other recording whose blocks leaned
-# the line's way (0.2-0.6 over seconds); ratios 0.12-0.15 and 3-5 dB gave the same, 0.2 cut noisy
-# full copies short (docs/benchmarks.md, "Audio segment edges of partial copies").
+# Blocks beyond a traced run's edge that are no quieter than the placed copy (within QUIET_DB, medians
+# of the source's level) belong only when they also average TAIL_RATIO of the copy's mean score: a
+# copy that goes on at full loudness keeps most of its evidence, a fade under noise loses it. Other
+# music on a shared tempo or key leans a line's way now and then: beyond runs that ended at the split,
+# 0.26-0.41 over 3-6 s on bench/audio_edges.py. There, clips running into the other recording fell
+# from 36 to 25; 0.12, 0.2, 1 dB and 5 dB did worse over both edge benches (docs/benchmarks.md,
+# "Audio segment edges of partial copies").
 TAIL_RATIO = 0.15
 QUIET_DB = 3.0
 # A confident run (its clip's lookups voted for the line confidently) only reaches, and only where its
@@ -194,6 +195,10 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
     slope, intercept = run.line
     whole = overlap_run(source, target, slope, intercept, run.votes, run.z)
     lo, hi = whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
+    s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
+    margin = CONFIDENT_REACH_S / FRAME_SECONDS
+    if confident and s0 - lo < margin and hi - s1 < margin:
+        return run  # no room to reach by the margin: the common case of a whole copy, at no cost
     blocks = line_blocks(source, target, intercept)
     inside = np.isfinite(blocks.scores) & (blocks.starts >= lo - 1) & (blocks.starts + CHANGE_FRAMES <= hi + 1)
     starts, scores = blocks.starts[inside], blocks.scores[inside]
@@ -214,7 +219,6 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
 
     excess = scores - PLACE_EXCESS
     if traced:
-        s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
         within = np.nonzero((starts >= s0 - 1) & (starts + CHANGE_FRAMES <= s1 + 1))[0]
         if not len(within):
             return run
@@ -223,7 +227,6 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
         last += _reach(excess[last + 1:])
         start, end = edges(first, last)
         if confident:
-            margin = CONFIDENT_REACH_S / FRAME_SECONDS
             start, end = (start if start <= s0 - margin else s0), (end if end >= s1 + margin else s1)
         # Only outward: a traced edge may already reach past the overlap's peaks, through silence.
         return spanning(run, min(s0, start), max(s1, end))
