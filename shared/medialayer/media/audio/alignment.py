@@ -142,6 +142,11 @@ def _settled(c: Candidate) -> bool:
     return c[0] >= CONFIDENT_VOTES and c[3] == c[2]
 
 
+def _long_source(source: AudioFingerprint) -> bool:
+    """Whether ``source`` is past SCAN_MAX_FRAMES: searched and bridged as a long source, not a clip."""
+    return float(source.frames[-1]) > SCAN_MAX_FRAMES
+
+
 def _unshifted(shift: float, slope: float) -> bool:
     """Whether a line keeps pitch and (within a frame over a 10 s clip) tempo: what changes can check."""
     return shift == 0.0 and abs(slope - 1.0) <= 0.005
@@ -249,7 +254,7 @@ def _scan_clip(source: AudioFingerprint, target: AudioFingerprint, search: _Sear
     """For a clip no lookup voted for confidently: add to ``to_verify`` the best offsets of the
     peaks (counted, and read on the clip's spectrogram: ``presence``), of the changes and of both
     together, each scanned over every offset. Returns the scans."""
-    if float(source.frames[-1]) > SCAN_MAX_FRAMES or search.candidates[0][0] * search.stride >= CONFIDENT_VOTES:
+    if _long_source(source) or search.candidates[0][0] * search.stride >= CONFIDENT_VOTES:
         return None
     offsets, peak_z = offset_z(source, target)
     scans = [top_offsets(offsets, peak_z, SCAN_CANDIDATES)]
@@ -308,8 +313,7 @@ def _long_runs(result: Alignment, peak_z: float, shift: float, line: tuple[float
     evidence is shared in proportion to votes: all of it on the best line, the peaks' alone on
     other lines (the changes are weighed on the best line only)."""
     # The changes check the best line of a long source only, when it keeps pitch and tempo.
-    long_source = float(source.frames[-1]) > SCAN_MAX_FRAMES
-    checked = line if long_source and _unshifted(shift, line[0]) else None
+    checked = line if _long_source(source) and _unshifted(shift, line[0]) else None
     return [replace(run, z=(result.overlap_z if run.line == line else peak_z) * min(1.0, run.votes / result.votes))
             for run in bridged(result.runs, source, target, result.band_shift, checked)]
 
@@ -374,6 +378,6 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
         result.runs = _clip_runs(result, z, shift, (slope, intercept), source, target, scans, verified)
     else:
         result.runs = _long_runs(result, peak_z, shift, (slope, intercept), source, target)
-        if float(source.frames[-1]) <= SCAN_MAX_FRAMES:
+        if not _long_source(source):
             result.runs = _confident_clip_runs(result.runs, shift, (slope, intercept), source, target)
     return result

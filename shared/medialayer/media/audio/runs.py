@@ -67,8 +67,9 @@ EDGE_BLOCK_VOTES = 0.5
 # reaches out over no part that short.
 CHECK_GAP_FRAMES = 16
 # Runs of one traced line that the changes do not check (long sources, and clips whose search
-# settled) are joined across a gap, and reach out to where the line leaves the source or the
-# target, when the source's peaks over the part between, alone, agree with the line at BRIDGE_Z
+# settled: their best line then reaches over its blocks too, line_blocks) are joined across a gap,
+# and reach out to where the line leaves the source or the target, when the source's peaks over
+# the part between, alone, agree with the line at BRIDGE_Z
 # (or, on a long source's best line, its changes do: changes.part_z): under a louder mix, triplets
 # survive only where the copy is loud and a run ends at each gap of MAX_GAP_FRAMES, while single
 # peaks and the dense changes survive throughout (docs/benchmarks.md: long copies). Each half of the
