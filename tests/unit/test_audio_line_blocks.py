@@ -7,10 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from medialayer.media.audio.alignment import _confident_clip_runs
+from medialayer.media.audio.alignment import UNIT_SLOPE_REACH, _confident_clip_runs, _on_unit_line
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.line_blocks import QUIET_DB, TAIL_RATIO, _belongs, line_blocks, placed
-from medialayer.media.audio.runs import AlignedRun, overlap_run
+from medialayer.media.audio.runs import INLIER_FRAMES, AlignedRun, overlap_run, spanning
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from tests.unit._audio_fixtures import RATE, encode, synth_music, with_white_noise
 from tests.unit.test_audio_match import ENGINE, track_fp, track_pcm
@@ -123,3 +123,29 @@ def test_a_confident_clips_best_line_only_reaches_and_other_lines_stay() -> None
     assert other == elsewhere
     assert abs(stopped.source_end - SPLIT) <= 0.5  # blocks beyond that only lean its way stay out
     assert shifted == _traced(2.0)
+
+
+def _tilted(seconds: float, slope: float) -> AlignedRun:
+    """The first ``seconds`` of the copy, traced at ``slope`` through their true middle."""
+    middle = seconds / 2.0 / FRAME_SECONDS
+    line = (slope, LINE[1] + (1.0 - slope) * middle)
+    return spanning(replace(_traced(seconds), line=line), 0.0, seconds / FRAME_SECONDS)
+
+
+def test_a_short_run_traced_slightly_off_the_unit_slope_is_put_on_the_unit_line() -> None:
+    unit = _on_unit_line(_tilted(2.0, 0.99), band_shift=0.0)
+    assert unit is not None and unit.line == pytest.approx(LINE)
+    assert (unit.source_start, unit.source_end) == (0.0, 2.0)
+    # Over 8 s the same slope drifts 2.5 frames from the unit line: the triplets can tell them apart.
+    assert abs(0.01 * 8.0 / FRAME_SECONDS) > INLIER_FRAMES and _on_unit_line(_tilted(8.0, 0.99), 0.0) is None
+    assert _on_unit_line(_tilted(1.0, 1.0 - 1.5 * UNIT_SLOPE_REACH), 0.0) is None  # a tempo change's short run
+    assert _on_unit_line(_tilted(2.0, 0.99), band_shift=0.5) is None  # a pitch shift
+    near = _tilted(8.0, 1.004)
+    assert _on_unit_line(near, 0.0) == near  # within a frame over a 10 s clip: its own line
+
+
+def test_a_confident_run_traced_slightly_off_the_unit_slope_reaches_over_the_copy() -> None:
+    tilted = _tilted(2.0, 0.99)
+    reached, = _confident_clip_runs([tilted], 0.0, tilted.line, _clip(spliced=False), track_fp())
+    assert reached.source_start == 0.0 and reached.source_end >= SECONDS - 0.5
+    assert reached.target_end - reached.source_end == pytest.approx(START)

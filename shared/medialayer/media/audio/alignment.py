@@ -9,7 +9,7 @@ including the best offsets of a scan over every offset for clips that no lookup 
 confidently, of the target's peaks read on a fresh clip's spectrogram (``presence``), and of the
 clip's dense band-energy changes (``changes``) scanned the same way, and of peaks and changes together.
 A clip's segments on lines that keep pitch and tempo take their edges from both, block by block
-(``line_blocks``).
+(``line_blocks``); so does a short run whose triplets cannot tell their line from such a one.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from medialayer.media.audio.runs import (
     bridged,
     peel_runs,
     same_line,
+    spanning,
     verified_runs,
 )
 from medialayer.media.audio.spectrogram import BANDS_PER_OCTAVE, FRAME_SECONDS
@@ -69,6 +70,16 @@ MIN_Z_VOTES = 3
 # (~60 s: clips; long sources keep enough triplets, and the scan grows with both lengths).
 SCAN_CANDIDATES = 3
 SCAN_MAX_FRAMES = 1875
+# A traced line whose pitch shift (the median over its matches, in bands) is within this keeps its
+# pitch: half the finest step of BAND_SHIFTS.
+UNSHIFTED_BANDS = 0.25
+# A clip's traced run is placed by its blocks (unit slope only) on the unit line through its middle
+# when its own slope is at most a step of LOOKUP_SCALES off and drifts from that line by no more
+# than INLIER_FRAMES over the run. Under heavy noise a clip's few triplets over 2-4 s fit slopes of
+# 0.99 or 1.02, and such runs kept the triplets' edges: 10 of the 28 segments of bench/audio_edges.py
+# that stopped more than 0.5 s short of the split, by 0.6-4.6 s (docs/benchmarks.md, "Audio segment
+# edges of partial copies").
+UNIT_SLOPE_REACH = 0.025
 
 
 
@@ -150,6 +161,31 @@ def _long_source(source: AudioFingerprint) -> bool:
 def _unshifted(shift: float, slope: float) -> bool:
     """Whether a line keeps pitch and (within a frame over a 10 s clip) tempo: what changes can check."""
     return shift == 0.0 and abs(slope - 1.0) <= 0.005
+
+
+def _on_unit_line(run: AlignedRun, band_shift: float) -> AlignedRun | None:
+    """``run`` on a line that keeps pitch and tempo, or None when its pitch shift (``band_shift``) or
+    slope says it changes either: its own line when that one keeps tempo (``_unshifted``), else the
+    unit-slope line through its middle when the run's triplets cannot tell the two apart (the slopes
+    within UNIT_SLOPE_REACH, the lines within INLIER_FRAMES of each other over the run)."""
+    slope, intercept = run.line
+    if abs(band_shift) > UNSHIFTED_BANDS:
+        return None
+    if _unshifted(0.0, slope):
+        return run
+    s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
+    if abs(slope - 1.0) > UNIT_SLOPE_REACH or abs(slope - 1.0) * (s1 - s0) > INLIER_FRAMES:
+        return None
+    middle = (s0 + s1) / 2.0
+    return spanning(replace(run, line=(1.0, intercept + (slope - 1.0) * middle)), s0, s1)
+
+
+def _placed_on_unit_line(run: AlignedRun, band_shift: float, source: AudioFingerprint, target: AudioFingerprint,
+                         confident: bool = False) -> AlignedRun:
+    """A clip's traced ``run`` placed by its blocks (``line_blocks``) when it lies on a line that
+    keeps pitch and tempo (``_on_unit_line``); else as traced."""
+    unit = _on_unit_line(run, band_shift)
+    return run if unit is None else placed(unit, source, target, traced=True, confident=confident)
 
 
 def _without_traced_runs(result: Alignment, votes: int, z: float, line: Candidate,
@@ -288,12 +324,12 @@ def _clip_runs(result: Alignment, z: float, shift: float, line: tuple[float, flo
             own[run.line] = evidence_z(scans.peak_z(peak_z, shift, *run.line),
                                        max(0.0, change_z))
     runs = [replace(run, z=max(own[run.line], z) if run.line == line else own[run.line]) for run in result.runs]
-    runs = [placed(run, source, target, traced=True) if _unshifted(shift, run.line[0]) else run for run in runs]
+    runs = [_placed_on_unit_line(run, result.band_shift, source, target) for run in runs]
     return runs + [v for v in _verified_runs(source, target, verified, clip=True)
                    if v.z >= Z_KNOTS[2] and not any(same_line(v, run) for run in runs)]
 
 
-def _confident_clip_runs(runs: list[AlignedRun], shift: float, line: tuple[float, float],
+def _confident_clip_runs(runs: list[AlignedRun], band_shift: float, line: tuple[float, float],
                          source: AudioFingerprint, target: AudioFingerprint) -> list[AlignedRun]:
     """The runs of a clip whose lookups voted confidently (no scans), the best ``line``'s reaching out
     over their blocks when it keeps pitch and tempo (``line_blocks``, ``confident``): dense triplets
@@ -302,9 +338,8 @@ def _confident_clip_runs(runs: list[AlignedRun], shift: float, line: tuple[float
     bench/audio_edges.py's clips ran into the other recording, and no full copy gained. Only the best
     line: such a clip peels ~15 runs, and placing them all doubled its compare (docs/benchmarks.md,
     "Audio segment edges of partial copies")."""
-    if not _unshifted(shift, line[0]):
-        return runs
-    return [placed(run, source, target, traced=True, confident=True) if run.line == line else run for run in runs]
+    return [_placed_on_unit_line(run, band_shift, source, target, confident=True) if run.line == line else run
+            for run in runs]
 
 
 def _long_runs(result: Alignment, peak_z: float, shift: float, line: tuple[float, float],
@@ -379,5 +414,5 @@ def align(source: AudioFingerprint, target: AudioFingerprint) -> Alignment:
     else:
         result.runs = _long_runs(result, peak_z, shift, (slope, intercept), source, target)
         if not _long_source(source):
-            result.runs = _confident_clip_runs(result.runs, shift, (slope, intercept), source, target)
+            result.runs = _confident_clip_runs(result.runs, result.band_shift, (slope, intercept), source, target)
     return result
