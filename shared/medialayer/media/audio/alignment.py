@@ -190,10 +190,12 @@ def _placed_on_unit_line(run: AlignedRun, band_shift: float, source: AudioFinger
 
 def _without_traced_runs(result: Alignment, votes: int, z: float, line: Candidate,
                          runs: list[AlignedRun]) -> Alignment:
-    """Too few surviving triplets to trace runs: each verified line spans the overlap."""
+    """Too few surviving triplets to trace runs: each verified line spans the overlap (a clip's
+    placed by its blocks, perhaps a frame from where it was verified: the offset follows the best)."""
     result.votes = votes
     if z >= MIN_RUN_Z:
-        result.band_shift, result.time_scale, result.offset_s = line[1], line[3], line[4] * FRAME_SECONDS
+        offset = runs[0].line[1] if runs else line[4]  # runs: strongest first, the best line's
+        result.band_shift, result.time_scale, result.offset_s = line[1], line[3], offset * FRAME_SECONDS
         result.runs = runs
     return result
 

@@ -20,7 +20,7 @@ must score like it (TAIL_RATIO), or they are other music that leans the line's w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -59,6 +59,11 @@ CONFIDENT_REACH_S = 0.5
 # An untraced line is placed only when its placed blocks, alone, reach this z (else evidence other
 # than these blocks, its peaks or triplets, verified it, and the overlap stands).
 MIN_PLACED_Z = 4.0
+# An untraced line was verified at the best whole-frame offset of a scan, at times a frame from the
+# copy's, where its blocks score far less (they are half a block long): the strongest stretch of a
+# 5 s full copy under 0 dB pink noise was 0.45 s, and a frame on, 4.9 s. So such a line is placed
+# where its strongest stretch is strongest: on its own offset or these steps (frames) beside it.
+UNTRACED_STEPS = (-1.0, 1.0)
 # A change spans two blocks from its start frame: CHANGE_FRAMES frames of audio.
 CHANGE_FRAMES = 2 * BLOCK_FRAMES
 # The wrong offsets, in whole blocks (the changes) and in frames (the presence).
@@ -96,13 +101,24 @@ def _rows_at(query: np.ndarray, reference: np.ndarray, shifts: np.ndarray) -> np
     return out
 
 
+def _change_signs(target: AudioFingerprint) -> np.ndarray:
+    """The target's changes as +-1: a stored fingerprint keeps only their signs; a fresh one's are
+    taken once per fingerprint (each placed line reads them, up to ~10 times a noisy compare)."""
+    if target.spectrogram is None:
+        return target.changes
+    signs = target.cache.get("change_signs")
+    if signs is None:
+        signs = target.cache["change_signs"] = np.sign(target.changes).astype(np.float32)
+    return signs
+
+
 def _change_scores(source: AudioFingerprint, target: AudioFingerprint, offset: int) -> tuple[int, np.ndarray]:
     """(phase, per-change scores) of the source's changes against the target's signs at ``offset``
     frames: the plain and the noise-floor weighted changes' scores, averaged (``changes``)."""
     phases = phases_of(source)
     phase = (-offset) % BLOCK_FRAMES if len(phases) == BLOCK_FRAMES else 0
     shift = (offset + phase) // BLOCK_FRAMES  # source change i meets the target's change i + shift
-    reference = np.sign(target.changes).astype(np.float32)
+    reference = _change_signs(target)
     shifts = np.concatenate(([shift], shift + _BLOCK_SHIFTS))
     scores = []
     for values in [phases[phase]] + ([source.changes_weighted[phase]] if source.changes_weighted else []):
@@ -186,21 +202,58 @@ def _strongest(excess: np.ndarray) -> tuple[int, int]:
     return span
 
 
+def _overlap(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint) -> tuple[float, float]:
+    """Source frames ``[lo, hi]`` that ``run``'s line maps into the target."""
+    whole = overlap_run(source, target, *run.line, run.votes, run.z)
+    return whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
+
+
+def _inside(blocks: LineBlocks, lo: float, hi: float) -> np.ndarray:
+    """Which of ``blocks`` are scored and lie within source frames ``[lo, hi]``."""
+    return np.isfinite(blocks.scores) & (blocks.starts >= lo - 1) & (blocks.starts + CHANGE_FRAMES <= hi + 1)
+
+
+def _strongest_sum(blocks: LineBlocks, lo: float, hi: float) -> float:
+    """The greatest sum of excess over PLACE_EXCESS of a stretch of ``blocks`` within frames ``[lo, hi]``."""
+    excess = blocks.scores[_inside(blocks, lo, hi)] - PLACE_EXCESS
+    if not len(excess):
+        return -np.inf
+    first, last = _strongest(excess)
+    return float(np.sum(excess[first : last + 1]))
+
+
+def _on_nearest_frame(run: AlignedRun, blocks: LineBlocks, source: AudioFingerprint,
+                      target: AudioFingerprint) -> tuple[AlignedRun, LineBlocks]:
+    """An untraced ``run`` and its ``blocks`` moved a frame either way where its strongest stretch
+    is stronger there (UNTRACED_STEPS)."""
+    slope, intercept = run.line
+    lo, hi = _overlap(run, source, target)
+    best = _strongest_sum(blocks, lo, hi)
+    for step in UNTRACED_STEPS:
+        other = line_blocks(source, target, intercept + step)
+        strength = _strongest_sum(other, lo, hi)
+        if strength > best:
+            best, blocks, run = strength, other, replace(run, line=(slope, intercept + step))
+    return run, blocks
+
+
 def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, traced: bool,
            confident: bool = False) -> AlignedRun:
     """``run`` (of an unshifted line of a clip) with its edges where its line's blocks place them:
-    a ``traced`` run reaches out, an untraced one (spanning its overlap) shrinks to its strongest
-    stretch; either way an edge goes to the overlap's end where the blocks beyond still belong
+    a ``traced`` run reaches out, an untraced one (spanning its overlap) moves to the nearest frame
+    where its blocks are strongest (``_on_nearest_frame``) and shrinks to its strongest stretch;
+    either way an edge goes to the overlap's end where the blocks beyond still belong
     (``_belongs``). A ``confident`` (traced) run only reaches, by CONFIDENT_REACH_S or more."""
-    slope, intercept = run.line
-    whole = overlap_run(source, target, slope, intercept, run.votes, run.z)
-    lo, hi = whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
+    lo, hi = _overlap(run, source, target)
     s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
     margin = CONFIDENT_REACH_S / FRAME_SECONDS
     if confident and s0 - lo < margin and hi - s1 < margin:
         return run  # no room to reach by the margin: the common case of a whole copy, at no cost
-    blocks = line_blocks(source, target, intercept)
-    inside = np.isfinite(blocks.scores) & (blocks.starts >= lo - 1) & (blocks.starts + CHANGE_FRAMES <= hi + 1)
+    blocks = line_blocks(source, target, run.line[1])
+    if not traced:
+        run, blocks = _on_nearest_frame(run, blocks, source, target)
+        lo, hi = _overlap(run, source, target)
+    inside = _inside(blocks, lo, hi)
     starts, scores = blocks.starts[inside], blocks.scores[inside]
     # Only a traced run's stretch is a yardstick of the copy's score (TAIL_RATIO): an untraced line's
     # is its strongest, picked as the highest, and a line verified beside the true one (a few frames
