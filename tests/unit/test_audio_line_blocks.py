@@ -7,7 +7,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from medialayer.media.audio.alignment import UNIT_SLOPE_REACH, _confident_clip_runs, _on_unit_line
+from medialayer.media.audio.alignment import (
+    UNIT_SLOPE_REACH,
+    Alignment,
+    _confident_clip_runs,
+    _on_unit_line,
+    _without_traced_runs,
+)
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.line_blocks import QUIET_DB, TAIL_RATIO, _belongs, line_blocks, placed
 from medialayer.media.audio.runs import INLIER_FRAMES, AlignedRun, overlap_run, spanning
@@ -161,3 +167,11 @@ def test_an_untraced_line_off_the_copy_moves_a_frame_toward_it(start: float) -> 
     assert abs(kept.line[1] - (LINE[1] + start)) == 1.0
     assert abs(kept.line[1] - LINE[1]) < abs(start)
     assert kept.source_start <= 0.5 and kept.source_end >= SECONDS - 0.5
+
+
+def test_an_untraced_results_offset_is_its_best_line_as_placed() -> None:
+    whole = _clip(spliced=False, snr_db=0.0)
+    moved = placed(overlap_run(whole, track_fp(), 1.0, LINE[1] + 2.0, votes=0, z=9.0), whole, track_fp(), traced=False)
+    verified_at = (3, 0.0, 1.0, 1.0, LINE[1] + 2.0)  # (votes, shift, lookup scale, vote scale, offset)
+    result = _without_traced_runs(Alignment(), 3, 9.0, verified_at, [moved])
+    assert result.offset_s == pytest.approx(moved.line[1] * FRAME_SECONDS) and moved.line[1] != verified_at[4]

@@ -190,8 +190,9 @@ def _placed_on_unit_line(run: AlignedRun, band_shift: float, source: AudioFinger
 
 def _without_traced_runs(result: Alignment, votes: int, z: float, line: Candidate,
                          runs: list[AlignedRun]) -> Alignment:
-    """Too few surviving triplets to trace runs: each verified line spans the overlap (a clip's
-    placed by its blocks, perhaps a frame from where it was verified: the offset follows the best)."""
+    """Too few surviving triplets to trace runs: each verified line spans the overlap (a clip's lines
+    placed by their blocks, perhaps a frame from where they were verified; the offset is the best
+    line's as placed)."""
     result.votes = votes
     if z >= MIN_RUN_Z:
         offset = runs[0].line[1] if runs else line[4]  # runs: strongest first, the best line's

@@ -60,7 +60,7 @@ CONFIDENT_REACH_S = 0.5
 # than these blocks, its peaks or triplets, verified it, and the overlap stands).
 MIN_PLACED_Z = 4.0
 # An untraced line was verified at the best whole-frame offset of a scan, at times a frame from the
-# copy's, where its blocks score far less (they are half a block long): the strongest stretch of a
+# copy's, where its blocks score far less (a frame is half a block): the strongest stretch of a
 # 5 s full copy under 0 dB pink noise was 0.45 s, and a frame on, 4.9 s. So such a line is placed
 # where its strongest stretch is strongest: on its own offset or these steps (frames) beside it.
 UNTRACED_STEPS = (-1.0, 1.0)
