@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from medialayer.media.audio.spectrogram import FLOOR_DB
+from medialayer.media.audio.spectrogram import band_power
 from medialayer.media.audio.verification import top_offsets
 
 if TYPE_CHECKING:  # the fingerprint stores these changes
@@ -63,7 +63,7 @@ def band_changes(spec: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
     and at frame 1: each band's log-energy change from one block to the next, minus the block's mean
     change (volume and broadband swells cancel), and the same weighted (NOISE_FLOOR_PERCENTILE).
     Power is computed once for both phases, the floor once from up to FLOOR_BLOCKS blocks."""
-    power = 10.0 ** (np.maximum(spec.astype(np.float64), FLOOR_DB) / 10.0)
+    power = band_power(spec)
     blocks = [_blocks(power, phase) for phase in range(BLOCK_FRAMES)]
     if len(blocks[0]) < 2:
         empty = [np.zeros((0, power.shape[1]), dtype=np.float32)] * BLOCK_FRAMES

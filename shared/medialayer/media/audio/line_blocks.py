@@ -28,7 +28,7 @@ import numpy as np
 from medialayer.media.audio.changes import BLOCK_FRAMES, LOCAL_OFFSETS, phases_of
 from medialayer.media.audio.presence import source_map, target_map
 from medialayer.media.audio.runs import AlignedRun, overlap_run, spanning
-from medialayer.media.audio.spectrogram import FLOOR_DB, FRAME_SECONDS
+from medialayer.media.audio.spectrogram import FRAME_SECONDS, band_power
 
 if TYPE_CHECKING:
     from medialayer.media.audio.fingerprint import AudioFingerprint
@@ -148,8 +148,7 @@ def _levels(source: AudioFingerprint, starts: np.ndarray) -> np.ndarray | None:
         return None
     frame_db = source.cache.get("frame_db")
     if frame_db is None:
-        power = 10.0 ** (np.maximum(source.spectrogram.astype(np.float64), FLOOR_DB) / 10.0)
-        frame_db = source.cache["frame_db"] = 10.0 * np.log10(power.sum(axis=1))
+        frame_db = source.cache["frame_db"] = 10.0 * np.log10(band_power(source.spectrogram).sum(axis=1))
     first = np.clip(starts, 0, len(frame_db) - CHANGE_FRAMES)
     return np.mean([frame_db[first + k] for k in range(CHANGE_FRAMES)], axis=0)
 
@@ -222,12 +221,11 @@ def _strongest_sum(blocks: LineBlocks, lo: float, hi: float) -> float:
     return float(np.sum(excess[first : last + 1]))
 
 
-def _on_nearest_frame(run: AlignedRun, blocks: LineBlocks, source: AudioFingerprint,
+def _on_nearest_frame(run: AlignedRun, blocks: LineBlocks, lo: float, hi: float, source: AudioFingerprint,
                       target: AudioFingerprint) -> tuple[AlignedRun, LineBlocks]:
-    """An untraced ``run`` and its ``blocks`` moved a frame either way where its strongest stretch
-    is stronger there (UNTRACED_STEPS)."""
+    """An untraced ``run`` and its ``blocks`` (over its overlap, source frames ``[lo, hi]``) moved a
+    frame either way where its strongest stretch is stronger there (UNTRACED_STEPS)."""
     slope, intercept = run.line
-    lo, hi = _overlap(run, source, target)
     best = _strongest_sum(blocks, lo, hi)
     for step in UNTRACED_STEPS:
         other = line_blocks(source, target, intercept + step)
@@ -251,7 +249,7 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
         return run  # no room to reach by the margin: the common case of a whole copy, at no cost
     blocks = line_blocks(source, target, run.line[1])
     if not traced:
-        run, blocks = _on_nearest_frame(run, blocks, source, target)
+        run, blocks = _on_nearest_frame(run, blocks, lo, hi, source, target)
         lo, hi = _overlap(run, source, target)
     inside = _inside(blocks, lo, hi)
     starts, scores = blocks.starts[inside], blocks.scores[inside]

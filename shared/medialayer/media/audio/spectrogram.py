@@ -74,3 +74,8 @@ def log_spectrogram(samples: np.ndarray) -> np.ndarray:
     # Full-scale sine -> ~0 dB: normalise by the window's energy.
     scale = float(np.sum(_window()) ** 2 / 4.0)
     return (10.0 * np.log10(bands / scale + 1e-12)).astype(np.float32)
+
+
+def band_power(spec: np.ndarray) -> np.ndarray:
+    """A dB spectrogram (``log_spectrogram``) back to power (float64), floored at FLOOR_DB."""
+    return 10.0 ** (np.maximum(spec.astype(np.float64), FLOOR_DB) / 10.0)
