@@ -15,7 +15,15 @@ from medialayer.media.audio.alignment import (
     _without_traced_runs,
 )
 from medialayer.media.audio.fingerprint import AudioFingerprint
-from medialayer.media.audio.line_blocks import QUIET_DB, TAIL_RATIO, _belongs, line_blocks, placed
+from medialayer.media.audio.line_blocks import (
+    OTHER_MUSIC_S,
+    QUIET_DB,
+    TAIL_RATIO,
+    _belongs,
+    _without_other_music,
+    line_blocks,
+    placed,
+)
 from medialayer.media.audio.runs import INLIER_FRAMES, AlignedRun, overlap_run, spanning
 from medialayer.media.audio.spectrogram import FRAME_SECONDS
 from tests.unit._audio_fixtures import RATE, encode, synth_music, with_white_noise
@@ -131,6 +139,34 @@ def test_a_confident_clips_best_line_only_reaches_and_other_lines_stay() -> None
     assert other == elsewhere
     assert abs(stopped.source_end - SPLIT) <= 0.5  # blocks beyond that only lean its way stay out
     assert shifted == _traced(2.0)
+
+
+@pytest.mark.parametrize("confident", [False, True])
+def test_a_run_traced_on_into_other_music_gives_it_back(confident: bool) -> None:
+    # A few chance triplets of the other music on the line carried the run over the whole clip.
+    cut = placed(_traced(SECONDS), _clip(spliced=True), track_fp(), traced=True, confident=confident)
+    assert cut.source_start == 0.0 and abs(cut.source_end - SPLIT) <= 0.5
+
+
+def test_a_traced_whole_copy_keeps_its_faded_tail_and_a_stored_clip_its_traced_edges() -> None:
+    faded = _clip_going_on(25.0, other_music=False, snr_db=0.0)
+    stored = ENGINE.from_bytes(ENGINE.to_bytes(_clip(spliced=True)))
+    assert placed(_traced(SECONDS), faded, track_fp(), traced=True).source_end >= SECONDS - 0.5
+    assert placed(_traced(SECONDS), stored, track_fp(), traced=True).source_end == SECONDS
+
+
+def test_only_a_long_loud_part_beside_a_long_stretch_is_other_music() -> None:
+    least = int(np.ceil(OTHER_MUSIC_S / FRAME_SECONDS / 2))  # blocks of two frames
+    n = 2 * least
+    scores, loud = np.r_[np.full(least, 3.0), np.zeros(least)], np.zeros(n)
+    quiet = np.r_[np.zeros(least), np.full(least, -QUIET_DB - 1.0)]
+    assert _without_other_music(scores, loud, 0, n - 1) == (0, least - 1)
+    assert _without_other_music(scores, loud, 0, n - 2) == (0, n - 2)  # the part is too short
+    assert _without_other_music(scores, loud, 1, n - 1) == (1, n - 1)  # the stretch is too short
+    assert _without_other_music(scores, quiet, 0, n - 1) == (0, n - 1)  # a fade
+    assert _without_other_music(scores, None, 0, n - 1) == (0, n - 1)  # a stored source
+    scores[least:] = TAIL_RATIO * 3.0 + 0.05  # weak, but scoring like the copy (TAIL_RATIO)
+    assert _without_other_music(scores, loud, 0, n - 1) == (0, n - 1)
 
 
 def _tilted(seconds: float, slope: float) -> AlignedRun:

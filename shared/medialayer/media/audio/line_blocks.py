@@ -15,7 +15,9 @@ running sum of the blocks' excess over PLACE_EXCESS peaks (a CUSUM), unless the 
 agree on the whole (TAIL_MEAN and TAIL_Z): music that fades under noise thins the evidence without
 ending the copy, and a full copy's weak last seconds must not be cut off. Weak evidence is what a
 fade looks like only where the clip is quieter, though: blocks beyond that are as loud as the copy
-must score like it (TAIL_RATIO), or they are other music that leans the line's way by chance.
+must score like it (TAIL_RATIO), or they are other music that leans the line's way by chance. By the
+same test a traced run gives back seconds at either end that its triplets or peaks reached by chance
+(OTHER_MUSIC_S).
 """
 
 from __future__ import annotations
@@ -56,6 +58,14 @@ QUIET_DB = 3.0
 # blocks whose changes span 128 ms, and on bench/audio_edges.py any reach moved the split edges of the
 # re-encoded clips from +0.03 to +0.09 s (median), at 0.5 s back to +0.03 with every count the same.
 CONFIDENT_REACH_S = 0.5
+# A traced run's part at either end, at least this long (seconds) and beside a stretch of its blocks
+# as long, that is as loud as that stretch (QUIET_DB) but does not belong to it (``_belongs``) is other
+# music its line met by chance: a few triplets of it on the line, or peaks that passed a run's edge
+# reach (``runs.extend_edges``), carried runs seconds past a split, where the blocks read 0 +- 0.5.
+# On bench/audio_edges.py, 7 clips ran into the other recording by 3-3.6 s that way; 1 s also cut
+# the opening of a full copy of the match bench, and a quieter part (a fade under noise) must not
+# be cut either (docs/benchmarks.md, "Audio segment edges of partial copies").
+OTHER_MUSIC_S = 2.0
 # An untraced line is placed only when its placed blocks, alone, reach this z (else evidence other
 # than these blocks, its peaks or triplets, verified it, and the overlap stands).
 MIN_PLACED_Z = 4.0
@@ -189,6 +199,27 @@ def _belongs(scores: np.ndarray, levels: np.ndarray | None, beyond: slice, copy:
     return quiet or float(np.mean(tail)) >= TAIL_RATIO * float(np.mean(scores[copy]))
 
 
+def _without_other_music(scores: np.ndarray, levels: np.ndarray | None, first: int, last: int) -> tuple[int, int]:
+    """A traced run's blocks ``[first, last]`` without a part at either end that is other music
+    (OTHER_MUSIC_S): the run's strongest stretch, where such a part lies beyond it. Without
+    ``levels`` (a stored source) a fade cannot be told from other music, and nothing is cut."""
+    least = OTHER_MUSIC_S / FRAME_SECONDS / BLOCK_FRAMES
+    if levels is None:
+        return first, last
+    lo, hi = _strongest(scores[first : last + 1] - PLACE_EXCESS)
+    stretch = slice(first + lo, first + hi + 1)
+    if hi - lo + 1 < least:
+        return first, last
+    loud = float(np.median(levels[stretch])) - QUIET_DB
+
+    def other(part: slice) -> bool:
+        return (part.stop - part.start >= least and float(np.median(levels[part])) > loud
+                and not _belongs(scores, levels, part, stretch))
+
+    return (stretch.start if other(slice(first, stretch.start)) else first,
+            stretch.stop - 1 if other(slice(stretch.stop, last + 1)) else last)
+
+
 def _strongest(excess: np.ndarray) -> tuple[int, int]:
     """``[first, last]`` of the stretch of ``excess`` with the greatest sum (Kadane)."""
     best, span, running, start = -np.inf, (0, 0), 0.0, 0
@@ -238,15 +269,17 @@ def _on_nearest_frame(run: AlignedRun, blocks: LineBlocks, lo: float, hi: float,
 def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, traced: bool,
            confident: bool = False) -> AlignedRun:
     """``run`` (of an unshifted line of a clip) with its edges where its line's blocks place them:
-    a ``traced`` run reaches out, an untraced one (spanning its overlap) moves to the nearest frame
-    where its blocks are strongest (``_on_nearest_frame``) and shrinks to its strongest stretch;
-    either way an edge goes to the overlap's end where the blocks beyond still belong
-    (``_belongs``). A ``confident`` (traced) run only reaches, by CONFIDENT_REACH_S or more."""
+    a ``traced`` run gives back other music at its ends (``_without_other_music``) and reaches out,
+    an untraced one (spanning its overlap) moves to the nearest frame where its blocks are strongest
+    (``_on_nearest_frame``) and shrinks to its strongest stretch; either way an edge goes to the
+    overlap's end where the blocks beyond still belong (``_belongs``). A ``confident`` (traced) run
+    reaches only by CONFIDENT_REACH_S or more, and only by its blocks."""
     lo, hi = _overlap(run, source, target)
     s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
     margin = CONFIDENT_REACH_S / FRAME_SECONDS
-    if confident and s0 - lo < margin and hi - s1 < margin:
-        return run  # no room to reach by the margin: the common case of a whole copy, at no cost
+    uncut = source.spectrogram is None or s1 - s0 < 2 * OTHER_MUSIC_S / FRAME_SECONDS
+    if confident and s0 - lo < margin and hi - s1 < margin and uncut:
+        return run  # neither room to reach by the margin nor to cut: a short whole copy, at no cost
     blocks = line_blocks(source, target, run.line[1])
     if not traced:
         run, blocks = _on_nearest_frame(run, blocks, lo, hi, source, target)
@@ -273,14 +306,16 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
         within = np.nonzero((starts >= s0 - 1) & (starts + CHANGE_FRAMES <= s1 + 1))[0]
         if not len(within):
             return run
-        first, last = int(within[0]), int(within[-1])
+        first, last = _without_other_music(scores, levels, int(within[0]), int(within[-1]))
+        cut = first > within[0], last < within[-1]
         first -= _reach(excess[:first][::-1])
         last += _reach(excess[last + 1:])
         start, end = edges(first, last)
         if confident:
-            start, end = (start if start <= s0 - margin else s0), (end if end >= s1 + margin else s1)
-        # Only outward: a traced edge may already reach past the overlap's peaks, through silence.
-        return spanning(run, min(s0, start), max(s1, end))
+            start = start if cut[0] or start <= s0 - margin else s0
+            end = end if cut[1] or end >= s1 + margin else s1
+        # Else only outward: a traced edge may already reach past the overlap's peaks, through silence.
+        return spanning(run, start if cut[0] else min(s0, start), end if cut[1] else max(s1, end))
     first, last = _strongest(excess)
     if np.sum(scores[first : last + 1]) < MIN_PLACED_Z * np.sqrt(last - first + 1):
         return run
