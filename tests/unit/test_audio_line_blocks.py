@@ -20,6 +20,7 @@ from medialayer.media.audio.line_blocks import (
     QUIET_DB,
     TAIL_RATIO,
     _belongs,
+    _other_music,
     _without_other_music,
     line_blocks,
     placed,
@@ -158,15 +159,36 @@ def test_a_traced_whole_copy_keeps_its_faded_tail_and_a_stored_clip_its_traced_e
 def test_only_a_long_loud_part_beside_a_long_stretch_is_other_music() -> None:
     least = int(np.ceil(OTHER_MUSIC_S / FRAME_SECONDS / 2))  # blocks of two frames
     n = 2 * least
+    stretch, part = slice(0, least), slice(least, n)
     scores, loud = np.r_[np.full(least, 3.0), np.zeros(least)], np.zeros(n)
     quiet = np.r_[np.zeros(least), np.full(least, -QUIET_DB - 1.0)]
-    assert _without_other_music(scores, loud, 0, n - 1) == (0, least - 1)
-    assert _without_other_music(scores, loud, 0, n - 2) == (0, n - 2)  # the part is too short
-    assert _without_other_music(scores, loud, 1, n - 1) == (1, n - 1)  # the stretch is too short
-    assert _without_other_music(scores, quiet, 0, n - 1) == (0, n - 1)  # a fade
-    assert _without_other_music(scores, None, 0, n - 1) == (0, n - 1)  # a stored source
-    scores[least:] = TAIL_RATIO * 3.0 + 0.05  # weak, but scoring like the copy (TAIL_RATIO)
-    assert _without_other_music(scores, loud, 0, n - 1) == (0, n - 1)
+    assert _other_music(scores, loud, part, stretch)
+    assert not _other_music(scores, loud, slice(least + 1, n), stretch)  # the part is too short
+    assert not _other_music(scores, loud, part, slice(1, least))  # the stretch is too short
+    assert not _other_music(scores, quiet, part, stretch)  # a fade
+    assert not _other_music(scores, None, part, stretch)  # a stored source
+    scores[part] = TAIL_RATIO * 3.0 + 0.05  # weak, but scoring like the copy (TAIL_RATIO)
+    assert not _other_music(scores, loud, part, stretch)
+
+
+def test_a_traced_span_gives_back_other_music_past_a_weaker_stretch_of_the_copy() -> None:
+    least = int(np.ceil(OTHER_MUSIC_S / FRAME_SECONDS / 2))
+    # The copy scores 2.0, goes on at 0.9 (under PLACE_EXCESS), then other music at 0. All beyond the
+    # strongest stretch belongs on the whole (mean 0.45); past the weaker copy it is other music.
+    scores = np.r_[np.full(least, 2.0), np.full(least, 0.9), np.zeros(least)]
+    loud = np.zeros(len(scores))
+    assert _without_other_music(scores, loud, 0, len(scores) - 1) == (0, 2 * least - 1)
+    mirrored = scores[::-1].copy()
+    assert _without_other_music(mirrored, loud, 0, len(scores) - 1) == (least, len(scores) - 1)
+    assert _without_other_music(scores, None, 0, len(scores) - 1) == (0, len(scores) - 1)
+
+
+def test_an_untraced_line_stops_where_loud_music_only_leans_its_way() -> None:
+    # The track goes on 34 dB under other music as loud as the copy: on the whole its blocks beyond
+    # pass (TAIL_MEAN, TAIL_Z), but as loud as the copy they score far less than it.
+    going_on = _clip_going_on(34.0, other_music=True)
+    kept = placed(overlap_run(going_on, track_fp(), *LINE, votes=0, z=9.0), going_on, track_fp(), traced=False)
+    assert kept.source_start <= 0.5 and abs(kept.source_end - SPLIT) <= 0.5
 
 
 def _tilted(seconds: float, slope: float) -> AlignedRun:

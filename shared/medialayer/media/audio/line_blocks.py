@@ -15,9 +15,9 @@ running sum of the blocks' excess over PLACE_EXCESS peaks (a CUSUM), unless the 
 agree on the whole (TAIL_MEAN and TAIL_Z): music that fades under noise thins the evidence without
 ending the copy, and a full copy's weak last seconds must not be cut off. Weak evidence is what a
 fade looks like only where the clip is quieter, though: blocks beyond that are as loud as the copy
-must score like it (TAIL_RATIO), or they are other music that leans the line's way by chance. By the
-same test a traced run gives back seconds at either end that its triplets or peaks reached by chance
-(OTHER_MUSIC_S).
+must score like it (TAIL_RATIO), or they are other music that leans the line's way by chance. Loud
+seconds at either end of a placed span that do not score like the copy are given back as other
+music (OTHER_MUSIC_S), though a traced run's triplets or peaks reached over them.
 """
 
 from __future__ import annotations
@@ -58,13 +58,17 @@ QUIET_DB = 3.0
 # blocks whose changes span 128 ms, and on bench/audio_edges.py any reach moved the split edges of the
 # re-encoded clips from +0.03 to +0.09 s (median), at 0.5 s back to +0.03 with every count the same.
 CONFIDENT_REACH_S = 0.5
-# A traced run's part at either end, at least this long (seconds) and beside a stretch of its blocks
-# as long, that is as loud as that stretch (QUIET_DB) but does not belong to it (``_belongs``) is other
-# music its line met by chance: a few triplets of it on the line, or peaks that passed a run's edge
-# reach (``runs.extend_edges``), carried runs seconds past a split, where the blocks read 0 +- 0.5.
-# On bench/audio_edges.py, 7 clips ran into the other recording by 3-3.6 s that way; 1 s also cut
-# the opening of a full copy of the match bench, and a quieter part (a fade under noise) must not
-# be cut either (docs/benchmarks.md, "Audio segment edges of partial copies").
+# Other music a clip's line met by chance is given back: at either end of a placed span, a part at
+# least this long (seconds) beside a strongest stretch of blocks as long, as loud as that stretch
+# (QUIET_DB) but not belonging to it (``_belongs``). Traced runs were carried seconds past a split by a
+# few triplets of the other recording on their line, by its peaks passing a run's edge reach
+# (``runs.extend_edges``), or by blocks beyond that passed as the copy because it went on, weaker,
+# before the other music took over; untraced lines by blocks beyond judged without a yardstick. Over
+# other music the blocks read 0 +- 0.5. On bench/audio_edges.py 10 clips ran 3.0-5.8 s into the
+# other recording that way. 1 s also cut the weak opening of a full copy of the match bench; a
+# quieter part (a fade under noise) is never cut, nor the far part of an untraced line's blocks
+# beyond (as a traced run's may be): that cut the faded last 3.5 s of a full copy under a louder
+# mix (docs/benchmarks.md, "Audio segment edges of partial copies").
 OTHER_MUSIC_S = 2.0
 # An untraced line is placed only when its placed blocks, alone, reach this z (else evidence other
 # than these blocks, its peaks or triplets, verified it, and the overlap stands).
@@ -199,25 +203,26 @@ def _belongs(scores: np.ndarray, levels: np.ndarray | None, beyond: slice, copy:
     return quiet or float(np.mean(tail)) >= TAIL_RATIO * float(np.mean(scores[copy]))
 
 
-def _without_other_music(scores: np.ndarray, levels: np.ndarray | None, first: int, last: int) -> tuple[int, int]:
-    """A traced run's blocks ``[first, last]`` without a part at either end that is other music
-    (OTHER_MUSIC_S): the run's strongest stretch, where such a part lies beyond it. Without
-    ``levels`` (a stored source) a fade cannot be told from other music, and nothing is cut."""
+def _other_music(scores: np.ndarray, levels: np.ndarray | None, part: slice, stretch: slice) -> bool:
+    """Whether blocks ``part`` beside the copy's ``stretch`` are other music (OTHER_MUSIC_S): both at
+    least that long, the part as loud as the stretch (QUIET_DB) and not belonging to it. Without
+    ``levels`` (a stored source) a fade cannot be told from other music: never."""
     least = OTHER_MUSIC_S / FRAME_SECONDS / BLOCK_FRAMES
-    if levels is None:
-        return first, last
+    return (levels is not None and min(part.stop - part.start, stretch.stop - stretch.start) >= least
+            and float(np.median(levels[part])) > float(np.median(levels[stretch])) - QUIET_DB
+            and not _belongs(scores, levels, part, stretch))
+
+
+def _without_other_music(scores: np.ndarray, levels: np.ndarray | None, first: int, last: int) -> tuple[int, int]:
+    """A traced run's blocks ``[first, last]`` without other music at either end: all that lies
+    beyond the run's strongest stretch, or else what lies past where the blocks' running sum over
+    TAIL_MEAN peaks (the copy went on, weaker, before other music took over)."""
     lo, hi = _strongest(scores[first : last + 1] - PLACE_EXCESS)
     stretch = slice(first + lo, first + hi + 1)
-    if hi - lo + 1 < least:
-        return first, last
-    loud = float(np.median(levels[stretch])) - QUIET_DB
-
-    def other(part: slice) -> bool:
-        return (part.stop - part.start >= least and float(np.median(levels[part])) > loud
-                and not _belongs(scores, levels, part, stretch))
-
-    return (stretch.start if other(slice(first, stretch.start)) else first,
-            stretch.stop - 1 if other(slice(stretch.stop, last + 1)) else last)
+    before = (stretch.start, stretch.start - _reach(scores[first : stretch.start][::-1] - TAIL_MEAN))
+    after = (stretch.stop, stretch.stop + _reach(scores[stretch.stop : last + 1] - TAIL_MEAN))
+    return (next((b for b in before if _other_music(scores, levels, slice(first, b), stretch)), first),
+            next((a - 1 for a in after if _other_music(scores, levels, slice(a, last + 1), stretch)), last))
 
 
 def _strongest(excess: np.ndarray) -> tuple[int, int]:
@@ -269,11 +274,12 @@ def _on_nearest_frame(run: AlignedRun, blocks: LineBlocks, lo: float, hi: float,
 def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, traced: bool,
            confident: bool = False) -> AlignedRun:
     """``run`` (of an unshifted line of a clip) with its edges where its line's blocks place them:
-    a ``traced`` run gives back other music at its ends (``_without_other_music``) and reaches out,
-    an untraced one (spanning its overlap) moves to the nearest frame where its blocks are strongest
-    (``_on_nearest_frame``) and shrinks to its strongest stretch; either way an edge goes to the
-    overlap's end where the blocks beyond still belong (``_belongs``). A ``confident`` (traced) run
-    reaches only by CONFIDENT_REACH_S or more, and only by its blocks."""
+    a ``traced`` run reaches out, an untraced one (spanning its overlap) moves to the nearest frame
+    where its blocks are strongest (``_on_nearest_frame``) and shrinks to its strongest stretch;
+    either way an edge goes to the overlap's end where the blocks beyond still belong (``_belongs``)
+    and are not other music (``_other_music``). A ``confident`` (traced) run reaches only by
+    CONFIDENT_REACH_S or more, and only by its blocks. A traced run then gives back other music at
+    the ends of its span as placed (``_without_other_music``)."""
     lo, hi = _overlap(run, source, target)
     s0, s1 = run.source_start / FRAME_SECONDS, run.source_end / FRAME_SECONDS
     margin = CONFIDENT_REACH_S / FRAME_SECONDS
@@ -289,16 +295,22 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
     # Only a traced run's stretch is a yardstick of the copy's score (TAIL_RATIO): an untraced line's
     # is its strongest, picked as the highest, and a line verified beside the true one (a few frames
     # off) was cut to a sliver of a segment of its own instead of passing as the same line.
-    levels = None if blocks.levels is None or not traced else blocks.levels[inside]
+    # It still tells other music by its levels where both its stretch and the part beyond are long
+    # (``_other_music``).
+    levels = None if blocks.levels is None else blocks.levels[inside]
+    yardstick = levels if traced else None
     if len(scores) < 2:
         return run
+
+    def belongs(part: slice, copy: slice) -> bool:
+        return (not confident and _belongs(scores, yardstick, part, copy)
+                and (traced or not _other_music(scores, levels, part, copy)))
 
     def edges(first: int, last: int) -> tuple[float, float]:
         """The placed stretch's edges, each at the overlap's end where the blocks beyond belong."""
         copy = slice(first, last + 1)
-        start = lo if not confident and _belongs(scores, levels, slice(0, first), copy) else float(starts[first])
-        end = (hi if not confident and _belongs(scores, levels, slice(last + 1, None), copy)
-               else float(starts[last]) + CHANGE_FRAMES)
+        start = lo if belongs(slice(0, first), copy) else float(starts[first])
+        end = hi if belongs(slice(last + 1, len(scores)), copy) else float(starts[last]) + CHANGE_FRAMES
         return max(lo, start), min(hi, end)
 
     excess = scores - PLACE_EXCESS
@@ -306,16 +318,21 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
         within = np.nonzero((starts >= s0 - 1) & (starts + CHANGE_FRAMES <= s1 + 1))[0]
         if not len(within):
             return run
-        first, last = _without_other_music(scores, levels, int(within[0]), int(within[-1]))
-        cut = first > within[0], last < within[-1]
+        first, last = int(within[0]), int(within[-1])
         first -= _reach(excess[:first][::-1])
         last += _reach(excess[last + 1:])
         start, end = edges(first, last)
         if confident:
-            start = start if cut[0] or start <= s0 - margin else s0
-            end = end if cut[1] or end >= s1 + margin else s1
-        # Else only outward: a traced edge may already reach past the overlap's peaks, through silence.
-        return spanning(run, start if cut[0] else min(s0, start), end if cut[1] else max(s1, end))
+            start, end = (start if start <= s0 - margin else s0), (end if end >= s1 + margin else s1)
+        # Only outward: a traced edge may already reach past the overlap's peaks, through silence. But
+        # whatever the triplets, peaks or blocks carried over other music is given back.
+        start, end = min(s0, start), max(s1, end)
+        span = np.nonzero((starts >= start - 1) & (starts + CHANGE_FRAMES <= end + 1))[0]
+        if len(span):
+            first, last = _without_other_music(scores, levels, int(span[0]), int(span[-1]))
+            start = float(starts[first]) if first > span[0] else start
+            end = float(starts[last]) + CHANGE_FRAMES if last < span[-1] else end
+        return spanning(run, start, end)
     first, last = _strongest(excess)
     if np.sum(scores[first : last + 1]) < MIN_PLACED_Z * np.sqrt(last - first + 1):
         return run
