@@ -243,9 +243,14 @@ def _overlap(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint
     return whole.source_start / FRAME_SECONDS, whole.source_end / FRAME_SECONDS
 
 
+def _within(starts: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Which changes starting at ``starts`` lie within source frames ``[lo, hi]`` (within a frame)."""
+    return (starts >= lo - 1) & (starts + CHANGE_FRAMES <= hi + 1)
+
+
 def _inside(blocks: LineBlocks, lo: float, hi: float) -> np.ndarray:
     """Which of ``blocks`` are scored and lie within source frames ``[lo, hi]``."""
-    return np.isfinite(blocks.scores) & (blocks.starts >= lo - 1) & (blocks.starts + CHANGE_FRAMES <= hi + 1)
+    return np.isfinite(blocks.scores) & _within(blocks.starts, lo, hi)
 
 
 def _strongest_sum(blocks: LineBlocks, lo: float, hi: float) -> float:
@@ -295,8 +300,8 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
     # Only a traced run's stretch is a yardstick of the copy's score (TAIL_RATIO): an untraced line's
     # is its strongest, picked as the highest, and a line verified beside the true one (a few frames
     # off) was cut to a sliver of a segment of its own instead of passing as the same line.
-    # It still tells other music by its levels where both its stretch and the part beyond are long
-    # (``_other_music``).
+    # An untraced line still tells other music by its levels where both its stretch and the part
+    # beyond are long (``_other_music``).
     levels = None if blocks.levels is None else blocks.levels[inside]
     yardstick = levels if traced else None
     if len(scores) < 2:
@@ -315,7 +320,7 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
 
     excess = scores - PLACE_EXCESS
     if traced:
-        within = np.nonzero((starts >= s0 - 1) & (starts + CHANGE_FRAMES <= s1 + 1))[0]
+        within = np.nonzero(_within(starts, s0, s1))[0]
         if not len(within):
             return run
         first, last = int(within[0]), int(within[-1])
@@ -327,7 +332,7 @@ def placed(run: AlignedRun, source: AudioFingerprint, target: AudioFingerprint, 
         # Only outward: a traced edge may already reach past the overlap's peaks, through silence. But
         # whatever the triplets, peaks or blocks carried over other music is given back.
         start, end = min(s0, start), max(s1, end)
-        span = np.nonzero((starts >= start - 1) & (starts + CHANGE_FRAMES <= end + 1))[0]
+        span = np.nonzero(_within(starts, start, end))[0]
         if len(span):
             first, last = _without_other_music(scores, levels, int(span[0]), int(span[-1]))
             start = float(starts[first]) if first > span[0] else start
