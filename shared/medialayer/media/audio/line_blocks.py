@@ -64,11 +64,12 @@ CONFIDENT_REACH_S = 0.5
 # few triplets of the other recording on their line, by its peaks passing a run's edge reach
 # (``runs.extend_edges``), or by blocks beyond that passed as the copy because it went on, weaker,
 # before the other music took over; untraced lines by blocks beyond judged without a yardstick. Over
-# other music the blocks read 0 +- 0.5. On bench/audio_edges.py 10 clips ran 3.0-5.8 s into the
-# other recording that way. 1 s also cut the weak opening of a full copy of the match bench; a
-# quieter part (a fade under noise) is never cut, nor the far part of an untraced line's blocks
-# beyond (as a traced run's may be): that cut the faded last 3.5 s of a full copy under a louder
-# mix (docs/benchmarks.md, "Audio segment edges of partial copies").
+# the other music the blocks averaged about 0 a second, against about 2 over the copy. On
+# bench/audio_edges.py 10 clips ran 3.0-5.8 s into the other recording that way. 1 s also cut the
+# weak opening of a full copy of the match bench; a quieter part (a fade under noise) is never cut,
+# nor the far part of an untraced line's blocks beyond (as a traced run's may be): that cut the
+# faded last 3.5 s of a full copy under a louder mix (docs/benchmarks.md, "Audio segment edges of
+# partial copies").
 OTHER_MUSIC_S = 2.0
 # An untraced line is placed only when its placed blocks, alone, reach this z (else evidence other
 # than these blocks, its peaks or triplets, verified it, and the overlap stands).
