@@ -16,6 +16,8 @@ from medialayer.media.audio.alignment import (
 )
 from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.audio.line_blocks import (
+    ABRUPT_PART_S,
+    ABRUPT_WINDOW_S,
     OTHER_MUSIC_S,
     QUIET_DB,
     TAIL_RATIO,
@@ -181,6 +183,45 @@ def test_a_traced_span_gives_back_other_music_past_a_weaker_stretch_of_the_copy(
     mirrored = scores[::-1].copy()
     assert _without_other_music(mirrored, loud, 0, len(scores) - 1) == (least, len(scores) - 1)
     assert _without_other_music(scores, None, 0, len(scores) - 1) == (0, len(scores) - 1)
+
+
+def _opening_other(seconds: float) -> AudioFingerprint:
+    """``seconds`` of other music as loud as the track, then the track from START + ``seconds``."""
+    pcm = track_pcm()[int(START * RATE) : int((START + SECONDS) * RATE)].copy()
+    cut = int(seconds * RATE)
+    other = synth_music(seconds, seed=5, tempo_bpm=97)[:cut]
+    pcm[:cut] = other * np.sqrt(np.mean(pcm[cut:] ** 2) / np.mean(other**2))
+    return ENGINE.fingerprint_bytes(encode(pcm.astype(np.float32), "mp3"))
+
+
+@pytest.mark.parametrize("confident", [False, True])
+def test_a_run_traced_back_over_a_second_of_other_music_gives_it_back(confident: bool) -> None:
+    # Shorter than OTHER_MUSIC_S, but the copy starts at full strength where the other music ends.
+    clip = _opening_other(1.0)
+    cut = placed(_traced(SECONDS), clip, track_fp(), traced=True, confident=confident)
+    assert abs(cut.source_start - 1.0) <= 0.25 and cut.source_end == SECONDS
+
+
+def test_a_short_part_is_given_back_only_where_a_strong_copy_meets_it_at_full_strength() -> None:
+    window = round(ABRUPT_WINDOW_S / FRAME_SECONDS / 2)  # blocks of two frames
+    least = int(np.ceil(OTHER_MUSIC_S / FRAME_SECONDS / 2))
+    short = int(np.ceil(ABRUPT_PART_S / FRAME_SECONDS / 2))
+
+    def cut(part: int, copy: np.ndarray, levels: bool = True) -> tuple[int, int]:
+        scores = np.r_[np.zeros(part), copy]
+        return _without_other_music(scores, np.zeros(len(scores)) if levels else None, 0, len(scores) - 1)
+
+    strong = np.full(least, 4.0)
+    assert cut(short, strong) == (short, short + least - 1)
+    mirrored = np.r_[strong, np.zeros(short)]
+    assert _without_other_music(mirrored, np.zeros(len(mirrored)), 0, len(mirrored) - 1) == (0, least - 1)
+    assert cut(short - 1, strong) == (0, short - 2 + least)  # too short a part
+    assert cut(short, np.full(least, 1.8)) == (0, short + least - 1)  # too weak a copy
+    assert cut(short, np.full(least, 2.2)) == (0, short + least - 1)  # too little short of it
+    assert cut(short, np.full(least - 1, 4.0)) == (0, short + least - 2)  # too short a stretch
+    fading_in = np.r_[np.full(window, 1.5), np.full(least, 4.0)]  # weaker where it meets the part
+    assert cut(short, fading_in) == (0, short + window + least - 1)
+    assert cut(short, strong, levels=False) == (0, short + least - 1)  # a stored source
 
 
 def test_an_untraced_line_stops_where_loud_music_only_leans_its_way() -> None:

@@ -17,7 +17,8 @@ ending the copy, and a full copy's weak last seconds must not be cut off. Weak e
 fade looks like only where the clip is quieter, though: blocks beyond that are as loud as the copy
 must score like it (TAIL_RATIO), or they are other music that leans the line's way by chance. Loud
 seconds at either end of a placed span that do not score like the copy are given back as other
-music (OTHER_MUSIC_S), though a traced run's triplets or peaks reached over them.
+music (OTHER_MUSIC_S), though a traced run's triplets or peaks reached over them, and so are
+shorter parts where a strong copy meets them at full strength (ABRUPT_*): a fade never does.
 """
 
 from __future__ import annotations
@@ -71,6 +72,23 @@ CONFIDENT_REACH_S = 0.5
 # faded last 3.5 s of a full copy under a louder mix (docs/benchmarks.md, "Audio segment edges of
 # partial copies").
 OTHER_MUSIC_S = 2.0
+# Shorter other music is given back only where a strong copy meets it at full strength: a part of
+# at least ABRUPT_PART_S averaging under TAIL_MEAN, beside a stretch of at least OTHER_MUSIC_S that
+# averages ABRUPT_STRENGTH and whose ABRUPT_WINDOW_S next to the part still average ABRUPT_RISE of
+# its mean, the part's blocks summing at least ABRUPT_SHORTFALL_Z * sqrt(blocks) short of that
+# side's mean (blocks of other music score 0 +- 1). A fade thins the copy's blocks before it ends,
+# a splice does not: a re-encoded clip whose triplets reached 0.6 s back into the other recording
+# read about 0 there and 4-6 beside it. On bench/audio_edges.py this moved 6 split edges 0.27-0.51
+# s closer (2 of them to within 0.5 s). Without the shortfall, a 5 s full copy under 10 dB noise
+# lost its first 0.45 s, whose blocks averaged 0.13 over 0.32 s beside a side of 1.84 (shortfall
+# z 3.8); at 8, 2 of the 6 edges stayed. A stretch averaging 1.5 also cut a clip's own end, and
+# parts of 0.2 s moved one edge further off (docs/benchmarks.md, "Audio segment edges of partial
+# copies").
+ABRUPT_PART_S = 0.3
+ABRUPT_STRENGTH = 2.0
+ABRUPT_WINDOW_S = 0.5
+ABRUPT_RISE = 0.7
+ABRUPT_SHORTFALL_Z = 6.0
 # An untraced line is placed only when its placed blocks, alone, reach this z (else evidence other
 # than these blocks, its peaks or triplets, verified it, and the overlap stands).
 MIN_PLACED_Z = 4.0
@@ -214,16 +232,39 @@ def _other_music(scores: np.ndarray, levels: np.ndarray | None, part: slice, str
             and not _belongs(scores, levels, part, stretch))
 
 
+def _met_abruptly(scores: np.ndarray, levels: np.ndarray | None, part: slice, stretch: slice, side: slice) -> bool:
+    """Whether a short ``part`` at a span's end is other music that the copy's ``stretch`` meets at
+    full strength on its ``side`` next to the part (ABRUPT_*). Without ``levels`` (a stored source,
+    whose blocks read the changes alone) never."""
+    if levels is None or part.stop - part.start < ABRUPT_PART_S / FRAME_SECONDS / BLOCK_FRAMES:
+        return False
+    if stretch.stop - stretch.start < OTHER_MUSIC_S / FRAME_SECONDS / BLOCK_FRAMES:
+        return False
+    strength, edge, n = float(np.mean(scores[stretch])), float(np.mean(scores[side])), part.stop - part.start
+    return (strength >= ABRUPT_STRENGTH and edge >= ABRUPT_RISE * strength
+            and float(np.mean(scores[part])) < TAIL_MEAN
+            and n * edge - float(np.sum(scores[part])) >= ABRUPT_SHORTFALL_Z * np.sqrt(n))
+
+
 def _without_other_music(scores: np.ndarray, levels: np.ndarray | None, first: int, last: int) -> tuple[int, int]:
     """A traced run's blocks ``[first, last]`` without other music at either end: all that lies
     beyond the run's strongest stretch, or else what lies past where the blocks' running sum over
-    TAIL_MEAN peaks (the copy went on, weaker, before other music took over)."""
+    TAIL_MEAN peaks (the copy went on, weaker, before other music took over), or a shorter part
+    that the stretch meets at full strength (``_met_abruptly``)."""
     lo, hi = _strongest(scores[first : last + 1] - PLACE_EXCESS)
     stretch = slice(first + lo, first + hi + 1)
     before = (stretch.start, stretch.start - _reach(scores[first : stretch.start][::-1] - TAIL_MEAN))
     after = (stretch.stop, stretch.stop + _reach(scores[stretch.stop : last + 1] - TAIL_MEAN))
-    return (next((b for b in before if _other_music(scores, levels, slice(first, b), stretch)), first),
-            next((a - 1 for a in after if _other_music(scores, levels, slice(a, last + 1), stretch)), last))
+    start = next((b for b in before if _other_music(scores, levels, slice(first, b), stretch)), first)
+    end = next((a - 1 for a in after if _other_music(scores, levels, slice(a, last + 1), stretch)), last)
+    window = round(ABRUPT_WINDOW_S / FRAME_SECONDS / BLOCK_FRAMES)
+    opening = slice(stretch.start, min(stretch.stop, stretch.start + window))
+    if start == first and _met_abruptly(scores, levels, slice(first, stretch.start), stretch, opening):
+        start = stretch.start
+    closing = slice(max(stretch.start, stretch.stop - window), stretch.stop)
+    if end == last and _met_abruptly(scores, levels, slice(stretch.stop, last + 1), stretch, closing):
+        end = stretch.stop - 1
+    return start, end
 
 
 def _strongest(excess: np.ndarray) -> tuple[int, int]:
