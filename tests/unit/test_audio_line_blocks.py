@@ -22,6 +22,7 @@ from medialayer.media.audio.line_blocks import (
     QUIET_DB,
     TAIL_RATIO,
     _belongs,
+    _in_blocks,
     _other_music,
     _without_other_music,
     line_blocks,
@@ -159,7 +160,7 @@ def test_a_traced_whole_copy_keeps_its_faded_tail_and_a_stored_clip_its_traced_e
 
 
 def test_only_a_long_loud_part_beside_a_long_stretch_is_other_music() -> None:
-    least = int(np.ceil(OTHER_MUSIC_S / FRAME_SECONDS / 2))  # blocks of two frames
+    least = int(np.ceil(_in_blocks(OTHER_MUSIC_S)))
     n = 2 * least
     stretch, part = slice(0, least), slice(least, n)
     scores, loud = np.r_[np.full(least, 3.0), np.zeros(least)], np.zeros(n)
@@ -174,7 +175,7 @@ def test_only_a_long_loud_part_beside_a_long_stretch_is_other_music() -> None:
 
 
 def test_a_traced_span_gives_back_other_music_past_a_weaker_stretch_of_the_copy() -> None:
-    least = int(np.ceil(OTHER_MUSIC_S / FRAME_SECONDS / 2))
+    least = int(np.ceil(_in_blocks(OTHER_MUSIC_S)))
     # The copy scores 2.0, goes on at 0.9 (under PLACE_EXCESS), then other music at 0. All beyond the
     # strongest stretch belongs on the whole (mean 0.45); past the weaker copy it is other music.
     scores = np.r_[np.full(least, 2.0), np.full(least, 0.9), np.zeros(least)]
@@ -203,9 +204,9 @@ def test_a_run_traced_back_over_a_second_of_other_music_gives_it_back(confident:
 
 
 def test_a_short_part_is_given_back_only_where_a_strong_copy_meets_it_at_full_strength() -> None:
-    window = round(ABRUPT_WINDOW_S / FRAME_SECONDS / 2)  # blocks of two frames
-    least = int(np.ceil(OTHER_MUSIC_S / FRAME_SECONDS / 2))
-    short = int(np.ceil(ABRUPT_PART_S / FRAME_SECONDS / 2))
+    window = round(_in_blocks(ABRUPT_WINDOW_S))
+    least = int(np.ceil(_in_blocks(OTHER_MUSIC_S)))
+    short = int(np.ceil(_in_blocks(ABRUPT_PART_S)))
 
     def cut(part: int, copy: np.ndarray, levels: bool = True) -> tuple[int, int]:
         scores = np.r_[np.zeros(part), copy]

@@ -339,9 +339,9 @@ def _confident_clip_runs(runs: list[AlignedRun], band_shift: float, line: tuple[
     trace such a copy wherever it is loud, but thin out where it fades under noise. Only the reach
     (and other music given back at its ends, as for every traced run): carried on to the overlap's
     end by blocks that merely lean the line's way, 5 more of bench/audio_edges.py's clips ran into
-    the other recording, and no full copy gained. Only the best
-    line: such a clip peels ~15 runs, and placing them all doubled its compare (docs/benchmarks.md,
-    "Audio segment edges of partial copies")."""
+    the other recording, and no full copy gained. Only the best line: such a clip peels ~15 runs,
+    and placing them all doubled its compare (docs/benchmarks.md, "Audio segment edges of partial
+    copies")."""
     return [_placed_on_unit_line(run, band_shift, source, target, confident=True) if run.line == line else run
             for run in runs]
 

@@ -104,6 +104,11 @@ _BLOCK_SHIFTS = np.array(sorted({round(d / BLOCK_FRAMES) for d in LOCAL_OFFSETS}
 _FRAME_SHIFTS = np.array(LOCAL_OFFSETS)
 
 
+def _in_blocks(seconds: float) -> float:
+    """``seconds`` as a count of blocks (each change starts a block after the one before)."""
+    return seconds / FRAME_SECONDS / BLOCK_FRAMES
+
+
 @dataclass(frozen=True)
 class LineBlocks:
     """Per-block scores along one line: change ``i`` starts at source frame ``starts[i]``."""
@@ -226,8 +231,8 @@ def _other_music(scores: np.ndarray, levels: np.ndarray | None, part: slice, str
     """Whether blocks ``part`` beside the copy's ``stretch`` are other music (OTHER_MUSIC_S): both at
     least that long, the part as loud as the stretch (QUIET_DB) and not belonging to it. Without
     ``levels`` (a stored source) a fade cannot be told from other music: never."""
-    least = OTHER_MUSIC_S / FRAME_SECONDS / BLOCK_FRAMES
-    return (levels is not None and min(part.stop - part.start, stretch.stop - stretch.start) >= least
+    shortest = min(part.stop - part.start, stretch.stop - stretch.start)
+    return (levels is not None and shortest >= _in_blocks(OTHER_MUSIC_S)
             and float(np.median(levels[part])) > float(np.median(levels[stretch])) - QUIET_DB
             and not _belongs(scores, levels, part, stretch))
 
@@ -236,11 +241,10 @@ def _met_abruptly(scores: np.ndarray, levels: np.ndarray | None, part: slice, st
     """Whether a short ``part`` at a span's end is other music that the copy's ``stretch`` meets at
     full strength on its ``side`` next to the part (ABRUPT_*). Without ``levels`` (a stored source,
     whose blocks read the changes alone) never."""
-    if levels is None or part.stop - part.start < ABRUPT_PART_S / FRAME_SECONDS / BLOCK_FRAMES:
+    n = part.stop - part.start
+    if levels is None or n < _in_blocks(ABRUPT_PART_S) or stretch.stop - stretch.start < _in_blocks(OTHER_MUSIC_S):
         return False
-    if stretch.stop - stretch.start < OTHER_MUSIC_S / FRAME_SECONDS / BLOCK_FRAMES:
-        return False
-    strength, edge, n = float(np.mean(scores[stretch])), float(np.mean(scores[side])), part.stop - part.start
+    strength, edge = float(np.mean(scores[stretch])), float(np.mean(scores[side]))
     return (strength >= ABRUPT_STRENGTH and edge >= ABRUPT_RISE * strength
             and float(np.mean(scores[part])) < TAIL_MEAN
             and n * edge - float(np.sum(scores[part])) >= ABRUPT_SHORTFALL_Z * np.sqrt(n))
@@ -257,7 +261,7 @@ def _without_other_music(scores: np.ndarray, levels: np.ndarray | None, first: i
     after = (stretch.stop, stretch.stop + _reach(scores[stretch.stop : last + 1] - TAIL_MEAN))
     start = next((b for b in before if _other_music(scores, levels, slice(first, b), stretch)), first)
     end = next((a - 1 for a in after if _other_music(scores, levels, slice(a, last + 1), stretch)), last)
-    window = round(ABRUPT_WINDOW_S / FRAME_SECONDS / BLOCK_FRAMES)
+    window = round(_in_blocks(ABRUPT_WINDOW_S))
     opening = slice(stretch.start, min(stretch.stop, stretch.start + window))
     if start == first and _met_abruptly(scores, levels, slice(first, stretch.start), stretch, opening):
         start = stretch.start
