@@ -14,6 +14,7 @@ from medialayer.media.video.calibration import audio_similarity, visual_similari
 from medialayer.media.video.crossmodal import audio_in_video, image_in_video
 from medialayer.media.video.decode import DecodedVideo, decode_video
 from medialayer.media.video.index import VideoIndex
+from medialayer.media.video.pair import compare_media
 from medialayer.models.common import MediaType
 from medialayer.models.match import Segment
 from medialayer.settings import get_settings
@@ -59,8 +60,6 @@ class VideoEngine(MediaEngine[DecodedVideo, fp.VideoFingerprint]):
 
     def compare_bytes(self, source: bytes, target: bytes) -> Comparison:
         """Two videos, or a video and a still or an audio clip (told apart by their bytes)."""
-        from medialayer.media.video.pair import compare_media  # pair imports this module
-
         return compare_media(self, source, target)
 
     def compare_cross(self, query: Any, stored: fp.VideoFingerprint) -> Comparison:

@@ -6,7 +6,7 @@ Both sides are decoded and fingerprinted at once (``on_both_sides``).
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medialayer.errors import MediaLayerError
 from medialayer.fetch.sniff import SNIFF_BYTES, detect_format
@@ -14,9 +14,11 @@ from medialayer.media.audio.fingerprint import AudioFingerprint
 from medialayer.media.base import Comparison, on_both_sides
 from medialayer.media.image.decode import DecodedImage, decode_image
 from medialayer.media.video.crossmodal import audio_in_video, image_in_video
-from medialayer.media.video.engine import VideoEngine
 from medialayer.media.video.fingerprint import VideoFingerprint
 from medialayer.models.common import MediaType
+
+if TYPE_CHECKING:  # the engine calls compare_media with itself
+    from medialayer.media.video.engine import VideoEngine
 
 
 def _read(engine: VideoEngine, data: bytes) -> VideoFingerprint | DecodedImage | AudioFingerprint:
