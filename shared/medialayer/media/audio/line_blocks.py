@@ -237,13 +237,16 @@ def _other_music(scores: np.ndarray, levels: np.ndarray | None, part: slice, str
             and not _belongs(scores, levels, part, stretch))
 
 
-def _met_abruptly(scores: np.ndarray, levels: np.ndarray | None, part: slice, stretch: slice, side: slice) -> bool:
+def _met_abruptly(scores: np.ndarray, levels: np.ndarray | None, part: slice, stretch: slice) -> bool:
     """Whether a short ``part`` at a span's end is other music that the copy's ``stretch`` meets at
-    full strength on its ``side`` next to the part (ABRUPT_*). Without ``levels`` (a stored source,
-    whose blocks read the changes alone) never."""
+    full strength on its side, the ABRUPT_WINDOW_S next to the part (ABRUPT_*). Without ``levels`` (a
+    stored source, whose blocks read the changes alone) never."""
     n = part.stop - part.start
     if levels is None or n < _in_blocks(ABRUPT_PART_S) or stretch.stop - stretch.start < _in_blocks(OTHER_MUSIC_S):
         return False
+    window = round(_in_blocks(ABRUPT_WINDOW_S))
+    side = (slice(stretch.start, min(stretch.stop, stretch.start + window)) if part.stop <= stretch.start
+            else slice(max(stretch.start, stretch.stop - window), stretch.stop))
     strength, edge = float(np.mean(scores[stretch])), float(np.mean(scores[side]))
     return (strength >= ABRUPT_STRENGTH and edge >= ABRUPT_RISE * strength
             and float(np.mean(scores[part])) < TAIL_MEAN
@@ -261,12 +264,9 @@ def _without_other_music(scores: np.ndarray, levels: np.ndarray | None, first: i
     after = (stretch.stop, stretch.stop + _reach(scores[stretch.stop : last + 1] - TAIL_MEAN))
     start = next((b for b in before if _other_music(scores, levels, slice(first, b), stretch)), first)
     end = next((a - 1 for a in after if _other_music(scores, levels, slice(a, last + 1), stretch)), last)
-    window = round(_in_blocks(ABRUPT_WINDOW_S))
-    opening = slice(stretch.start, min(stretch.stop, stretch.start + window))
-    if start == first and _met_abruptly(scores, levels, slice(first, stretch.start), stretch, opening):
+    if start == first and _met_abruptly(scores, levels, slice(first, stretch.start), stretch):
         start = stretch.start
-    closing = slice(max(stretch.start, stretch.stop - window), stretch.stop)
-    if end == last and _met_abruptly(scores, levels, slice(stretch.stop, last + 1), stretch, closing):
+    if end == last and _met_abruptly(scores, levels, slice(stretch.stop, last + 1), stretch):
         end = stretch.stop - 1
     return start, end
 
